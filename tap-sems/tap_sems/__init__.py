@@ -1,0 +1,1 @@
+"""Singer tap for GoodWe SEMS portal power curves, daily energy and stations."""

@@ -1,0 +1,1 @@
+"""Singer target writing any stream into a merged, typed, partitioned Parquet dataset."""
