@@ -1,0 +1,459 @@
+"""Where days of data come from: SEMS+, the legacy API, or a folder of legacy day files.
+
+All three yield the same records in windows of whole days, so the streams can bookmark a
+day only once every record of it has been emitted.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from tap_sems import parsing, stations
+from tap_sems.client import (
+    LegacyClient,
+    RetryPolicy,
+    SemsClient,
+    SemsError,
+    SemsParameterError,
+    SemsPlusClient,
+)
+from tap_sems.parsing import PayloadError, Record
+from tap_sems.timeutil import DayClock, iter_days
+
+ARCHIVE_FILE = re.compile(r"^raw_v2_(\d{4}-\d{2}-\d{2})\.json$")
+
+
+class SemsConfigError(SemsError):
+    """Settings that cannot work; the message says which and why."""
+
+
+class SemsPayloadError(SemsError):
+    """A malformed payload, named by station and day."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The tap's configuration, checked once."""
+
+    backend: str
+    start_date: dt.date
+    end_date: dt.date | None
+    station_ids: tuple[str, ...]
+    account: str = ""
+    password: str = field(default="", repr=False)
+    api_url: str | None = None
+    archive_dir: Path | None = None
+    timezone: str | None = None
+    interval_minutes: int = 5
+    lookback_days: int = 2
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @property
+    def max_gap_seconds(self) -> float:
+        """Longest sampling gap bridged when integrating energy from a curve."""
+        return max(3 * self.interval_minutes, 15) * 60.0
+
+
+@dataclass
+class Window:
+    """Whole days of one station fetched together: every requested day, in order."""
+
+    first: dt.date
+    last: dt.date
+    days: dict[dt.date, list[Record]]
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def record_count(self) -> int:
+        return sum(len(records) for records in self.days.values())
+
+
+class Backend(abc.ABC):
+    """One source of plant data, as records."""
+
+    name: ClassVar[str]
+    integrates_daily_energy: ClassVar[bool] = True
+
+    def __init__(self, settings: Settings, logger: logging.Logger) -> None:
+        self.settings = settings
+        self.logger = logger
+        self._integrated: dict[tuple[str, dt.date], Record | None] = {}
+
+    @property
+    def request_count(self) -> int:
+        return 0
+
+    @abc.abstractmethod
+    def list_station_ids(self) -> list[str]:
+        """Every station the account can see."""
+
+    @abc.abstractmethod
+    def station_record(self, station_id: str) -> Record:
+        """The `stations` record, with `timezone` when the source states one."""
+
+    @abc.abstractmethod
+    def fetch_curve_windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        """Power records for first..last, a window at a time."""
+
+    def curve_windows(
+        self,
+        station_id: str,
+        first: dt.date,
+        last: dt.date,
+        zone: ZoneInfo,
+        *,
+        integrate: bool | None = None,
+    ) -> Iterator[Window]:
+        """Power windows; days are also integrated when daily energy comes from the curve."""
+        if integrate is None:
+            integrate = self.integrates_daily_energy
+        for window in self.fetch_curve_windows(station_id, first, last, zone):
+            if window.skipped:
+                self.logger.warning(
+                    "Station %s, %s..%s: skipped points (%s)",
+                    station_id,
+                    window.first,
+                    window.last,
+                    ", ".join(f"{n} {why}" for why, n in sorted(window.skipped.items())),
+                )
+            if integrate:
+                for day, records in window.days.items():
+                    # An empty day is remembered too, so it is not fetched again.
+                    self._integrated[(station_id, day)] = (
+                        parsing.integrate_day(
+                            records,
+                            station_id=station_id,
+                            day=day,
+                            source=records[0]["source"],
+                            max_gap_s=self.settings.max_gap_seconds,
+                        )
+                        if records
+                        else None
+                    )
+            yield window
+
+    def energy_windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        """Daily energy integrated from the power curve, reusing days read this run."""
+        day = first
+        while day <= last:
+            cached = (station_id, day) in self._integrated
+            run_last = day
+            while (
+                run_last < last
+                and ((station_id, run_last + dt.timedelta(days=1)) in self._integrated) == cached
+            ):
+                run_last += dt.timedelta(days=1)
+            if cached:
+                yield self._cached_energy_window(station_id, day, run_last)
+            else:
+                for window in self.curve_windows(station_id, day, run_last, zone, integrate=True):
+                    yield self._cached_energy_window(station_id, window.first, window.last)
+            day = run_last + dt.timedelta(days=1)
+
+    def _cached_energy_window(self, station_id: str, first: dt.date, last: dt.date) -> Window:
+        days = {}
+        for day in iter_days(first, last):
+            record = self._integrated.get((station_id, day))
+            days[day] = [record] if record else []
+        return Window(first, last, days)
+
+    def clocks(self, first: dt.date, last: dt.date, zone: ZoneInfo) -> dict[dt.date, DayClock]:
+        return {day: DayClock(day, zone) for day in iter_days(first, last)}
+
+    def malformed(self, station_id: str, day: dt.date, error: Exception) -> SemsPayloadError:
+        return SemsPayloadError(
+            f"Malformed data for station {station_id} on {day}: {error}. Nothing of this day "
+            "was bookmarked; the next run starts again at this day."
+        )
+
+
+class ApiBackend(Backend):
+    """Shared by the two API generations: one client, one login, station metadata."""
+
+    client: SemsClient
+
+    @property
+    def request_count(self) -> int:
+        return self.client.request_count
+
+
+class SemsPlusBackend(ApiBackend):
+    name = "semsplus"
+    integrates_daily_energy = False
+    window_days = 7
+    statistics_window_days = (366, 31, 7, 1)
+
+    def __init__(self, settings: Settings, logger: logging.Logger) -> None:
+        super().__init__(settings, logger)
+        self.client: SemsPlusClient = SemsPlusClient(
+            settings.account,
+            settings.password,
+            base_url=settings.api_url,
+            policy=settings.policy,
+            logger=logger,
+        )
+        self._statistics_sizes = list(self.statistics_window_days)
+        self._integrate_stations: set[str] = set()
+
+    def list_station_ids(self) -> list[str]:
+        ids: list[str] = []
+        page = 1
+        while True:
+            payload = self.client.stations_page(page, 100)
+            try:
+                rows, total = stations.parse_semsplus_station_page(payload)
+            except PayloadError as error:
+                raise SemsPayloadError(f"SEMS+ station list page {page}: {error}") from None
+            ids.extend(row for row in rows if row not in ids)
+            if not rows or len(ids) >= total:
+                return ids
+            page += 1
+
+    def station_record(self, station_id: str) -> Record:
+        payload = self.client.station_detail(station_id)
+        try:
+            return stations.parse_semsplus_station(payload, station_id=station_id)
+        except PayloadError as error:
+            raise SemsPayloadError(f"SEMS+ station detail of {station_id}: {error}") from None
+
+    def fetch_curve_windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        start = first
+        while start <= last:
+            end = min(last, start + dt.timedelta(days=self.window_days - 1))
+            try:
+                window = self._curve_window(station_id, start, end, zone)
+            except SemsParameterError:
+                if self.window_days == 1:
+                    raise
+                self.logger.warning(
+                    "SEMS+ refused a %d-day window; asking for one day per request from now on",
+                    self.window_days,
+                )
+                self.window_days = 1
+                continue
+            except PayloadError as error:
+                if start == end:
+                    raise self.malformed(station_id, start, error) from None
+                # Find the bad day, so every good day before it is still emitted.
+                self.logger.warning(
+                    "Station %s, %s..%s: malformed answer (%s); re-reading day by day",
+                    station_id,
+                    start,
+                    end,
+                    error,
+                )
+                for day in iter_days(start, end):
+                    try:
+                        yield self._curve_window(station_id, day, day, zone)
+                    except PayloadError as day_error:
+                        raise self.malformed(station_id, day, day_error) from None
+                start = end + dt.timedelta(days=1)
+                continue
+            yield window
+            start = end + dt.timedelta(days=1)
+
+    def _curve_window(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Window:
+        noon = dt.datetime.combine(first, dt.time(12), tzinfo=zone)
+        offset = noon.utcoffset() or dt.timedelta(0)
+        payload = self.client.power_curve(
+            station_id,
+            first,
+            last,
+            interval_minutes=self.settings.interval_minutes,
+            utc_offset_hours=offset.total_seconds() / 3600,
+        )
+        clocks = self.clocks(first, last, zone)
+        parsed = parsing.parse_semsplus_curve(
+            payload,
+            station_id=station_id,
+            days=list(clocks),
+            clocks=clocks,
+            source="semsplus:statisticsAndPreV2",
+        )
+        return Window(first, last, parsed.days, parsed.skipped)
+
+    def energy_windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        if station_id in self._integrate_stations:
+            yield from super().energy_windows(station_id, first, last, zone)
+            return
+        start = first
+        while start <= last:
+            size = self._statistics_sizes[0]
+            end = min(last, start + dt.timedelta(days=size - 1))
+            days = list(iter_days(start, end))
+            try:
+                payload = self.client.statistics(
+                    station_id, start, end, parsing.SEMSPLUS_STATISTICS_ITEMS
+                )
+            except SemsParameterError as error:
+                if len(self._statistics_sizes) > 1:
+                    self._statistics_sizes.pop(0)
+                    continue
+                self.logger.warning(
+                    "SEMS+ statistics unavailable for station %s (%s); integrating daily "
+                    "energy from the power curve instead",
+                    station_id,
+                    error,
+                )
+                self._integrate_stations.add(station_id)
+                yield from super().energy_windows(station_id, start, last, zone)
+                return
+            try:
+                records = parsing.parse_semsplus_statistics(
+                    payload,
+                    station_id=station_id,
+                    days=days,
+                    source="semsplus:stations/statistics",
+                )
+            except PayloadError as error:
+                raise self.malformed(station_id, start, error) from None
+            yield Window(
+                start, end, {day: [records[day]] if day in records else [] for day in days}
+            )
+            start = end + dt.timedelta(days=1)
+
+
+class LegacyBackend(ApiBackend):
+    name = "legacy"
+
+    def __init__(self, settings: Settings, logger: logging.Logger) -> None:
+        super().__init__(settings, logger)
+        self.client: LegacyClient = LegacyClient(
+            settings.account,
+            settings.password,
+            base_url=settings.api_url,
+            policy=settings.policy,
+            logger=logger,
+        )
+
+    def list_station_ids(self) -> list[str]:
+        payload = self.client.station_list()
+        try:
+            return stations.parse_legacy_station_list(payload)
+        except PayloadError as error:
+            raise SemsPayloadError(f"Legacy station list: {error}") from None
+
+    def station_record(self, station_id: str) -> Record:
+        payload = self.client.monitor_detail(station_id)
+        try:
+            return stations.parse_legacy_station(payload, station_id=station_id)
+        except PayloadError as error:
+            raise SemsPayloadError(f"Legacy station detail of {station_id}: {error}") from None
+
+    def fetch_curve_windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        for day in iter_days(first, last):
+            payload = self.client.power_chart(station_id, day)
+            try:
+                parsed = parsing.parse_legacy_chart(
+                    payload,
+                    station_id=station_id,
+                    day=day,
+                    clock=DayClock(day, zone),
+                    source="legacy:GetPlantPowerChart",
+                )
+            except PayloadError as error:
+                raise self.malformed(station_id, day, error) from None
+            yield Window(day, day, parsed.days, parsed.skipped)
+
+
+class ArchiveBackend(Backend):
+    """A folder of `raw_v2_YYYY-MM-DD.json` files saved by the earlier exporter scripts."""
+
+    name = "archive"
+    window_days = 7
+
+    def __init__(self, settings: Settings, logger: logging.Logger) -> None:
+        super().__init__(settings, logger)
+        if settings.archive_dir is None:
+            raise SemsConfigError("backend 'archive' needs the `archive_dir` setting")
+        if not settings.archive_dir.is_dir():
+            raise SemsConfigError(f"archive_dir '{settings.archive_dir}' is not a folder")
+        self.files = {
+            dt.date.fromisoformat(match.group(1)): path
+            for path in settings.archive_dir.iterdir()
+            if (match := ARCHIVE_FILE.match(path.name))
+        }
+
+    def list_station_ids(self) -> list[str]:
+        raise SemsConfigError(
+            "backend 'archive' needs `station_ids` with the station the files belong to"
+        )
+
+    def station_record(self, station_id: str) -> Record:
+        return stations.empty_station(station_id, source="archive")
+
+    def fetch_curve_windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        pending: dict[dt.date, list[Record]] = {}
+        skipped: Counter[str] = Counter()
+        for day in iter_days(first, last):
+            pending[day] = self._read_day(station_id, day, zone, skipped)
+            if len(pending) == self.window_days or day == last:
+                days = list(pending)
+                yield Window(days[0], days[-1], pending, skipped)
+                pending, skipped = {}, Counter()
+
+    def _read_day(
+        self, station_id: str, day: dt.date, zone: ZoneInfo, skipped: Counter[str]
+    ) -> list[Record]:
+        path = self.files.get(day)
+        if path is None:
+            return []
+        try:
+            document: Any = json.loads(path.read_bytes())
+        except (OSError, ValueError) as error:
+            raise self.malformed(station_id, day, PayloadError(f"{path.name}: {error}")) from None
+        if isinstance(document, Mapping) and is_saved_error(document):
+            self.logger.warning(
+                "%s holds an error answer (code %s), not data; no records for %s",
+                path.name,
+                document.get("code"),
+                day,
+            )
+            return []
+        try:
+            parsed = parsing.parse_legacy_chart(
+                document,
+                station_id=station_id,
+                day=day,
+                clock=DayClock(day, zone),
+                source=f"archive:{path.name}",
+            )
+        except PayloadError as error:
+            raise self.malformed(station_id, day, PayloadError(f"{path.name}: {error}")) from None
+        skipped.update(parsed.skipped)
+        return parsed.days[day]
+
+
+def is_saved_error(document: Mapping[str, Any]) -> bool:
+    """The old scripts saved failed answers too (for example code 100002, data null)."""
+    code = document.get("code")
+    return code is not None and str(code) not in parsing.SUCCESS_CODES and not document.get("data")
+
+
+BACKENDS: dict[str, type[Backend]] = {
+    backend.name: backend for backend in (SemsPlusBackend, LegacyBackend, ArchiveBackend)
+}

@@ -1,0 +1,526 @@
+"""HTTP clients for the two SEMS API generations.
+
+Both share one request loop that implements the portal's result-code table: transient
+trouble (timeouts, HTTP 5xx, 100000, GY0429, truncated JSON) is retried with backoff a
+bounded number of times; a lost session gets exactly one fresh login; wrong credentials,
+unaccepted terms and parameter errors stop at once. HTTP status is 200 even on failure,
+so the outcome is read from `code`, which may be an int or a string.
+
+Nothing here ever puts the password (or its hash) into a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import requests
+
+SUCCESS_CODES = frozenset({"0", "00000"})
+SESSION_CODES = frozenset({"100001", "100002", "C0602", "C0607", "A0301"})
+CREDENTIAL_CODES = frozenset({"100005"})
+PARAMETER_CODES = frozenset({"100004", "S0327"})
+RATE_LIMIT_CODES = frozenset({"GY0429"})
+TRANSIENT_CODES = frozenset({"100000"})
+
+
+class SemsError(Exception):
+    """A SEMS problem the user can act on; the message is safe to show."""
+
+
+class SemsLoginError(SemsError):
+    """The portal rejected the account or password."""
+
+
+class SemsTermsError(SemsError):
+    """The login worked but the account must first accept terms in the web portal."""
+
+
+class SemsParameterError(SemsError):
+    """The portal refused the request's parameters (100004, S0327)."""
+
+
+class SemsSessionError(SemsError):
+    """The session was rejected even right after a fresh login."""
+
+
+class SemsUnavailableError(SemsError):
+    """Transient failures outlasted every retry."""
+
+
+class SemsApiError(SemsError):
+    """An answer the result-code table does not cover."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How patient the client is. Tests shrink the waits; defaults suit the real portal."""
+
+    max_retries: int = 5
+    backoff_seconds: float = 2.0
+    max_backoff_seconds: float = 120.0
+    rate_limit_wait_seconds: float = 300.0
+    timeout_seconds: float = 30.0
+    max_requests_per_second: float = 1.0
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds))
+
+
+@dataclass
+class Answer:
+    """One HTTP exchange that got past transient trouble."""
+
+    status: int
+    payload: Mapping[str, Any]
+
+    @property
+    def code(self) -> str:
+        return str(self.payload.get("code", "")).strip()
+
+    @property
+    def message(self) -> str:
+        for key in ("msg", "description", "errorMsg"):
+            value = self.payload.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return ""
+
+    def describe(self) -> str:
+        text = f"code {self.code or '(none)'}"
+        return f"{text}: {self.message}" if self.message else text
+
+
+class SemsClient(abc.ABC):
+    """Login, session reuse, throttling and the result-code table."""
+
+    generation: ClassVar[str]
+    default_url: ClassVar[str]
+
+    def __init__(
+        self,
+        account: str,
+        password: str,
+        *,
+        base_url: str | None = None,
+        policy: RetryPolicy | None = None,
+        logger: logging.Logger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.account = account
+        self._password = password
+        self.base_url = (base_url or self.default_url).rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.logger = logger or logging.getLogger(f"tap_sems.{self.generation}")
+        self._sleep = sleep
+        self._http = requests.Session()
+        self._http.headers.update(
+            {"Accept": "application/json", "User-Agent": "tap-sems (+https://meltano.com)"}
+        )
+        self._api: str | None = None
+        self._last_request_at = 0.0
+        self.request_count = 0
+        self.login_count = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account={self.account!r}, base_url={self.base_url!r})"
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def api(self) -> str:
+        """The regional base URL the login handed out (logging in if needed)."""
+        if self._api is None:
+            self.login()
+        assert self._api is not None
+        return self._api
+
+    def login(self) -> None:
+        self._api = None
+        self._login()
+        self.login_count += 1
+
+    def call(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        what: str,
+        method: str = "POST",
+        params: Mapping[str, str] | None = None,
+    ) -> Mapping[str, Any]:
+        """Call an authenticated endpoint under the regional base URL; return the payload."""
+        fresh_login = False
+        while True:
+            url = self.join(self.api, path)
+            answer = self.exchange(method, url, what=what, body=body, params=params, auth=True)
+            if answer.status == 401 or answer.code in SESSION_CODES:
+                if fresh_login:
+                    raise SemsSessionError(self.session_rejected_message(what, answer))
+                self.logger.info("%s: session expired (%s), logging in again", what, answer.code)
+                self.login()
+                fresh_login = True
+                continue
+            if answer.code in SUCCESS_CODES:
+                return answer.payload
+            if answer.code in PARAMETER_CODES:
+                raise SemsParameterError(
+                    f"{what}: the portal refused the parameters ({answer.describe()})"
+                )
+            if answer.code in CREDENTIAL_CODES or answer.code.startswith("A02"):
+                raise SemsLoginError(
+                    f"{what}: the portal rejected the credentials ({answer.describe()})"
+                )
+            raise SemsApiError(
+                f"{what}: unexpected answer ({answer.describe()}, HTTP {answer.status})"
+            )
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        auth: bool,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """One request, retried through transient trouble; any result code is returned."""
+        policy = self.policy
+        problem = ""
+        for attempt in range(policy.max_retries + 1):
+            if attempt:
+                wait = (
+                    policy.rate_limit_wait_seconds
+                    if problem.startswith("rate limited")
+                    else policy.backoff(attempt)
+                )
+                self.logger.warning(
+                    "%s: %s; retry %d of %d in %.1f s",
+                    what,
+                    problem,
+                    attempt,
+                    policy.max_retries,
+                    wait,
+                )
+                self._sleep(wait)
+            self._throttle()
+            request_headers = dict(headers or {})
+            if auth:
+                request_headers.update(self.auth_headers())
+            try:
+                response = self._http.request(
+                    method,
+                    url,
+                    json=body,
+                    params=params,
+                    headers=request_headers,
+                    timeout=policy.timeout_seconds,
+                )
+            except requests.Timeout:
+                problem = f"no answer within {policy.timeout_seconds:g} s"
+                continue
+            except requests.ConnectionError as error:
+                problem = f"connection failed ({type(error).__name__})"
+                continue
+            finally:
+                self.request_count += 1
+            if response.status_code == 429:
+                problem = "rate limited (HTTP 429)"
+                continue
+            if response.status_code >= 500:
+                problem = f"HTTP {response.status_code}"
+                continue
+            if response.status_code == 401:
+                return Answer(401, {"code": "HTTP 401"})
+            try:
+                payload = response.json()
+            except ValueError:
+                problem = f"malformed JSON in the answer (HTTP {response.status_code})"
+                continue
+            if not isinstance(payload, Mapping):
+                problem = f"the answer is JSON {type(payload).__name__}, not an object"
+                continue
+            answer = Answer(response.status_code, payload)
+            if answer.code in RATE_LIMIT_CODES:
+                problem = f"rate limited ({answer.describe()})"
+                continue
+            if answer.code in TRANSIENT_CODES:
+                problem = f"system error ({answer.describe()})"
+                continue
+            if response.status_code >= 400:
+                raise SemsApiError(f"{what}: HTTP {response.status_code} ({answer.describe()})")
+            return answer
+        raise SemsUnavailableError(
+            f"{what}: gave up after {policy.max_retries + 1} attempts; last problem: {problem}"
+        )
+
+    @staticmethod
+    def join(base: str, path: str) -> str:
+        return base.rstrip("/") + "/" + path.lstrip("/")
+
+    # -- generation specifics -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def _login(self) -> None:
+        """Log in and set `self._api` and the session headers."""
+
+    @abc.abstractmethod
+    def auth_headers(self) -> dict[str, str]:
+        """Headers proving the session on a data call."""
+
+    def session_rejected_message(self, what: str, answer: Answer) -> str:
+        return f"{what}: the portal rejected a fresh session ({answer.describe()})"
+
+    def login_failure(self, answer: Answer) -> SemsError:
+        """The error for a login that did not succeed."""
+        code = answer.code
+        if code in CREDENTIAL_CODES or code.startswith("A02"):
+            return SemsLoginError(
+                f"{self.name} login failed: wrong account or password for account "
+                f"'{self.account}' ({answer.describe()})"
+            )
+        if code in PARAMETER_CODES:
+            return SemsParameterError(
+                f"{self.name} login refused with a parameter error ({answer.describe()}); "
+                "check the account name and the api_url setting"
+            )
+        return SemsApiError(f"{self.name} login failed ({answer.describe()}, HTTP {answer.status})")
+
+    @property
+    def name(self) -> str:
+        return "SEMS+" if self.generation == "semsplus" else "Legacy SEMS"
+
+    def _throttle(self) -> None:
+        rate = self.policy.max_requests_per_second
+        if rate <= 0:
+            return
+        wait = self._last_request_at + 1.0 / rate - time.monotonic()
+        if wait > 0:
+            self._sleep(wait)
+        self._last_request_at = time.monotonic()
+
+
+# ---- SEMS+ ------------------------------------------------------------------------------
+
+
+def semsplus_password_hash(password: str) -> str:
+    """SEMS+ wants base64 of the lower-case hex MD5 of the password, not the password."""
+    digest = hashlib.md5(password.encode(), usedforsecurity=False).hexdigest()
+    return base64.b64encode(digest.encode()).decode()
+
+
+def semsplus_signature(uid: str, token: str, epoch_ms: int) -> str:
+    digest = hashlib.sha256(f"{epoch_ms}@{uid}@{token}".encode()).hexdigest()
+    return base64.b64encode(f"{digest}@{epoch_ms}".encode()).decode()
+
+
+class SemsPlusClient(SemsClient):
+    generation = "semsplus"
+    default_url = "https://semsplus.goodwe.com"
+    login_path = "/web/sems/sems-user/api/v1/auth/cross-login"
+    anonymous_token: ClassVar[dict[str, Any]] = {
+        "uid": "",
+        "timestamp": 0,
+        "token": "",
+        "client": "semsPlusWeb",
+        "version": "",
+        "language": "en",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._session_token: dict[str, Any] = {}
+
+    def _login(self) -> None:
+        body = {
+            "account": self.account,
+            "pwd": semsplus_password_hash(self._password),
+            "agreement": 1,
+            "isChinese": False,
+            "isLocal": False,
+        }
+        headers = {
+            "token": json.dumps(self.anonymous_token, separators=(",", ":")),
+            "X-Signature": semsplus_signature("", "", now_ms()),
+        }
+        answer = self.exchange(
+            "POST",
+            self.join(self.base_url, self.login_path),
+            what="SEMS+ login",
+            body=body,
+            auth=False,
+            headers=headers,
+        )
+        self._session_token, self._api = self.session_from_login(answer)
+        self.logger.info(
+            "Logged in to SEMS+ as '%s' (region %s)",
+            self.account,
+            self._session_token.get("region") or "?",
+        )
+
+    def session_from_login(self, answer: Answer) -> tuple[dict[str, Any], str]:
+        """The session token object and regional API base, or the error to stop with."""
+        if answer.code not in SUCCESS_CODES:
+            raise self.login_failure(answer)
+        data = answer.payload.get("data")
+        if not isinstance(data, Mapping):
+            raise SemsApiError(f"SEMS+ login answered {answer.describe()} without a 'data' object")
+        if not data.get("token"):
+            raise SemsTermsError(
+                f"SEMS+ accepted the login for '{self.account}' but returned no session token. "
+                "This happens when the account has not yet accepted the SEMS+ terms: log in once "
+                "at https://semsplus.goodwe.com in a browser, accept them, then run again."
+            )
+        api = data.get("api") or answer.payload.get("api")
+        if not isinstance(api, str) or not api.startswith(("http://", "https://")):
+            raise SemsApiError("SEMS+ login returned no regional API address ('data.api')")
+        return dict(data), api.rstrip("/")
+
+    def auth_headers(self) -> dict[str, str]:
+        token = self._session_token
+        return {
+            "token": json.dumps(token, separators=(",", ":")),
+            "X-Signature": semsplus_signature(
+                str(token.get("uid", "")), str(token.get("token", "")), now_ms()
+            ),
+        }
+
+    def power_curve(
+        self,
+        station_id: str,
+        first: dt.date,
+        last: dt.date,
+        *,
+        interval_minutes: int,
+        utc_offset_hours: float,
+    ) -> Mapping[str, Any]:
+        body = {
+            "stationId": station_id,
+            "items": ["pSystem", "pConsum", "pGrid", "pBat", "soc"],
+            "timeScale": interval_minutes,
+            "timeZone": utc_offset_hours,
+            "startTime": f"{first.isoformat()} 00:00:00",
+            "endTime": f"{last.isoformat()} 23:59:59",
+        }
+        return self.call(
+            "/sems-plant/api/v1/hems/power/statisticsAndPreV2",
+            body,
+            what=f"SEMS+ power curve {station_id} {first}..{last}",
+        )
+
+    def statistics(
+        self, station_id: str, first: dt.date, last: dt.date, items: list[str]
+    ) -> Mapping[str, Any]:
+        body = {
+            "stationId": station_id,
+            "isReport": False,
+            "items": items,
+            "dimension": "day",
+            "startTime": f"{first.isoformat()} 00:00:00",
+            "endTime": f"{last.isoformat()} 23:59:59",
+        }
+        return self.call(
+            "/sems-plant/api/stations/statistics",
+            body,
+            what=f"SEMS+ statistics {station_id} {first}..{last}",
+        )
+
+    def station_detail(self, station_id: str) -> Mapping[str, Any]:
+        return self.call(
+            "/sems-plant/api/app/v2/stations/basic/info",
+            {},
+            params={"stationId": station_id},
+            what=f"SEMS+ station detail {station_id}",
+        )
+
+    def stations_page(self, page: int, size: int) -> Mapping[str, Any]:
+        return self.call(
+            "/sems-plant/api/portal/stations/page",
+            {"current": page, "size": size},
+            what=f"SEMS+ station list page {page}",
+        )
+
+
+# ---- legacy -----------------------------------------------------------------------------
+
+
+class LegacyClient(SemsClient):
+    generation = "legacy"
+    default_url = "https://www.semsportal.com"
+    login_path = "/api/v2/Common/CrossLogin"
+    anonymous_token: ClassVar[dict[str, str]] = {
+        "version": "v2.1.0",
+        "client": "ios",
+        "language": "en",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._session_token: dict[str, Any] = {}
+
+    def _login(self) -> None:
+        headers = {"Token": json.dumps(self.anonymous_token, separators=(",", ":"))}
+        body = {"account": self.account, "pwd": self._password}
+        answer = self.exchange(
+            "POST",
+            self.join(self.base_url, self.login_path),
+            what="Legacy SEMS login",
+            body=body,
+            auth=False,
+            headers=headers,
+        )
+        if answer.code not in SUCCESS_CODES:
+            raise self.login_failure(answer)
+        data = answer.payload.get("data")
+        if not isinstance(data, Mapping) or not data.get("token"):
+            raise SemsApiError(
+                "The legacy SEMS portal accepted the login but returned no session token. It was "
+                "switched off for most accounts in September 2026: use `backend: semsplus`."
+            )
+        api = answer.payload.get("api") or data.get("api")
+        if not isinstance(api, str) or not api.startswith(("http://", "https://")):
+            raise SemsApiError("Legacy SEMS login returned no API address ('api')")
+        self._session_token = dict(data)
+        self._api = api if api.endswith("/") else api + "/"
+        self.logger.info("Logged in to the legacy SEMS portal as '%s'", self.account)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Token": json.dumps(self._session_token, separators=(",", ":"))}
+
+    def session_rejected_message(self, what: str, answer: Answer) -> str:
+        return (
+            f"{what}: the legacy portal rejected a fresh session ({answer.describe()}). "
+            "The legacy API was switched off for most accounts in September 2026: "
+            "use `backend: semsplus`."
+        )
+
+    def power_chart(self, station_id: str, day: dt.date) -> Mapping[str, Any]:
+        return self.call(
+            "v2/Charts/GetPlantPowerChart",
+            {"id": station_id, "date": day.isoformat(), "full_script": False},
+            what=f"Legacy power chart {station_id} {day}",
+        )
+
+    def station_list(self) -> Mapping[str, Any]:
+        return self.call("PowerStation/GetPowerStationIdByOwner", {}, what="Legacy station list")
+
+    def monitor_detail(self, station_id: str) -> Mapping[str, Any]:
+        return self.call(
+            "v3/PowerStation/GetMonitorDetailByPowerstationId",
+            {"powerStationId": station_id},
+            what=f"Legacy station detail {station_id}",
+        )
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,150 @@
+"""Station metadata from both API generations, as `stations` records.
+
+Field names differ between portal versions and even between accounts, so each value is
+looked up under every name it has been seen with. The time zone matters most: it is only
+taken when the portal states an IANA name, because an offset alone (legacy `time_span`)
+says nothing about daylight saving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tap_sems.parsing import SUCCESS_CODES, PayloadError, Record, check_success, to_number
+from tap_sems.timeutil import load_zone
+
+MAPPED = {
+    "station_id": ("id", "stationId", "powerstation_id", "powerStationId"),
+    "name": ("name", "stationName", "stationname", "plantName"),
+    "capacity_kwp": ("capacity", "pvCapacity", "installedCapacity", "capacityKw"),
+    "battery_capacity_kwh": ("batteryCapacity", "battery_capacity", "storageCapacity"),
+    "timezone": ("timeZoneId", "timezoneId", "ianaTimeZone", "zoneId", "timeZone", "timezone"),
+    "currency": ("currency", "currencyCode", "moneyUnit"),
+    "address": ("address", "location", "detailAddress"),
+    "latitude": ("latitude", "lat"),
+    "longitude": ("longitude", "lng", "lon"),
+}
+NUMERIC = ("capacity_kwp", "battery_capacity_kwh", "latitude", "longitude")
+
+
+def empty_station(station_id: str, *, source: str) -> Record:
+    record: Record = dict.fromkeys(MAPPED)
+    record.update(station_id=station_id, source=source, extra=None)
+    return record
+
+
+def iana_zone(value: Any) -> str | None:
+    """An IANA zone name, or None for offsets, blanks and unknown names."""
+    if not isinstance(value, str) or "/" not in value:
+        return None
+    try:
+        load_zone(value.strip())
+    except ValueError:
+        return None
+    return value.strip()
+
+
+def station_from_fields(
+    station_id: str, sources: Iterable[Mapping[str, Any]], *, source: str
+) -> Record:
+    """Build a record from the first non-empty value of each field across `sources`."""
+    record = empty_station(station_id, source=source)
+    extra: dict[str, Any] = {}
+    used: set[str] = set()
+    for fields in sources:
+        for target, names in MAPPED.items():
+            if target == "station_id" or record[target] is not None:
+                continue
+            for name in names:
+                value = fields.get(name)
+                if target == "timezone":
+                    value = iana_zone(value)
+                elif target in NUMERIC:
+                    value = to_number(value, f"station field '{name}'")
+                elif isinstance(value, str):
+                    value = value.strip() or None
+                else:
+                    value = None
+                if value is not None:
+                    record[target] = value
+                    used.add(name)
+                    break
+        for name, value in fields.items():
+            if name not in used and isinstance(value, str | int | float | bool) and value != "":
+                extra.setdefault(name, value)
+    # The portal writes 0 for "unknown" coordinates and "no battery".
+    if record["latitude"] == 0 and record["longitude"] == 0:
+        record["latitude"] = record["longitude"] = None
+    if not record["battery_capacity_kwh"]:
+        record["battery_capacity_kwh"] = None
+    record["extra"] = extra or None
+    return record
+
+
+def parse_semsplus_station_page(payload: Any) -> tuple[list[str], int]:
+    """Station ids on one page of the SEMS+ station list, and the total count."""
+    data = check_success(payload, "station list")
+    rows = data.get("dataList", data.get("records", data.get("list")))
+    if not isinstance(rows, list):
+        raise PayloadError("station list: no list of stations ('dataList')")
+    ids = []
+    for index, row in enumerate(rows):
+        station_id = row.get("id") or row.get("stationId") if isinstance(row, Mapping) else None
+        if not isinstance(station_id, str) or not station_id:
+            raise PayloadError(f"station list row {index} has no station id")
+        ids.append(station_id)
+    total = data.get("total")
+    return ids, int(total) if isinstance(total, int | str) and str(total).isdigit() else len(ids)
+
+
+def parse_semsplus_station(payload: Any, *, station_id: str) -> Record:
+    data = check_success(payload, "station detail")
+    nested = [value for value in data.values() if isinstance(value, Mapping)]
+    return station_from_fields(station_id, [data, *nested], source="semsplus")
+
+
+def parse_legacy_station(payload: Any, *, station_id: str) -> Record:
+    """GetMonitorDetailByPowerstationId; after the shutdown it answers success with `{}`."""
+    data = check_success(payload, "station detail")
+    info = data.get("info")
+    if not isinstance(info, Mapping):
+        raise PayloadError(
+            "station detail has no 'info' (the legacy portal answers empty data for accounts "
+            "moved to SEMS+)"
+        )
+    kpi = data.get("kpi")
+    if not isinstance(kpi, Mapping):
+        kpi = {}
+    return station_from_fields(station_id, [info, kpi], source="legacy")
+
+
+def legacy_utc_offset_hours(record: Record) -> float | None:
+    """Legacy `time_span` looks like minus the UTC offset; only used to word an error."""
+    extra = record.get("extra") or {}
+    value = extra.get("time_span")
+    return -float(value) if isinstance(value, int | float) else None
+
+
+def parse_legacy_station_list(payload: Any) -> list[str]:
+    """GetPowerStationIdByOwner: `data` is one id, a list of ids, or a list of objects."""
+    if not isinstance(payload, Mapping):
+        raise PayloadError("station list: expected a JSON object")
+    code = str(payload.get("code", "")).strip()
+    if code not in SUCCESS_CODES:
+        raise PayloadError(f"station list: answered code {code or '(none)'}")
+    data = payload.get("data")
+    rows = [data] if isinstance(data, str) else data
+    if isinstance(rows, Mapping):
+        rows = rows.get("list")
+    if not isinstance(rows, list):
+        raise PayloadError("station list: no list of stations in 'data'")
+    ids = []
+    for index, row in enumerate(rows):
+        station_id = row
+        if isinstance(row, Mapping):
+            station_id = row.get("powerstation_id") or row.get("id") or row.get("powerStationId")
+        if not isinstance(station_id, str) or not station_id:
+            raise PayloadError(f"station list row {index} has no station id")
+        ids.append(station_id)
+    return ids

@@ -1,0 +1,143 @@
+"""The tap's streams: stations, plant_power and daily_energy.
+
+plant_power and daily_energy share one base class that keeps a bookmark per station and
+per plant-local day. The SDK's per-record bookmarking does not fit: the replication key is a
+`date` (so the SDK would ignore start_date), a run re-reads `lookback_days` before the
+bookmark (which `is_sorted` would reject), and a day may only be bookmarked once all of it
+has been emitted and it is over (today is re-read every run). So the base class moves the
+bookmark itself after each request window and writes a STATE message right away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+from collections.abc import Iterable, Iterator
+
+from singer_sdk import Stream
+from singer_sdk.helpers._typing import TypeConformanceLevel
+
+from tap_sems import schemas
+from tap_sems.backends import Window
+from tap_sems.timeutil import today_in
+
+if t.TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from singer_sdk.helpers.types import Context, Record
+
+    from tap_sems.tap import TapSems
+
+
+class SemsStream(Stream):
+    """Shared plumbing: the tap's backend and station list."""
+
+    # Records are built with their final types by parsing.py; re-checking every field of
+    # every record would cost more than the whole parse.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @property
+    def sems_tap(self) -> TapSems:
+        return t.cast("TapSems", self._tap)
+
+
+class StationsStream(SemsStream):
+    name = "stations"
+    primary_keys = schemas.STATIONS_KEY
+    schema = schemas.STATIONS
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        for station_id in self.sems_tap.station_ids:
+            yield self.sems_tap.station_record(station_id)
+
+
+class DailyStream(SemsStream):
+    """A stream read day by day, with one bookmark per station."""
+
+    replication_key = "day"
+
+    @property
+    def partitions(self) -> list[dict] | None:
+        return [{"station_id": station_id} for station_id in self.sems_tap.station_ids]
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        """Bookmarks move per finished day in `bookmark_through`, never per record."""
+
+    def windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        raise NotImplementedError
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        assert context is not None
+        station_id = context["station_id"]
+        zone = self.sems_tap.station_zone(station_id)
+        today = today_in(zone)
+        first, last = self.day_range(context, today)
+        if first > last:
+            self.logger.info("%s %s: nothing to read (%s..%s)", self.name, station_id, first, last)
+            return
+        total_days = (last - first).days + 1
+        days_done = 0
+        for window in self.windows(station_id, first, last, zone):
+            for records in window.days.values():
+                yield from records
+            days_done += len(window.days)
+            finished = [day for day in window.days if day < today]
+            if finished:
+                self.bookmark_through(context, max(finished))
+            self.logger.info(
+                "%s station %s: %s..%s (%d days), %d records, %d days left",
+                self.name,
+                station_id,
+                window.first,
+                window.last,
+                len(window.days),
+                window.record_count,
+                total_days - days_done,
+            )
+
+    def day_range(self, context: Context, today: dt.date) -> tuple[dt.date, dt.date]:
+        """Days this run reads: from the bookmark minus the lookback, to end_date or today."""
+        settings = self.sems_tap.settings
+        last = min(settings.end_date or today, today)
+        bookmark = self.get_context_state(context).get("replication_key_value")
+        if not bookmark:
+            return settings.start_date, last
+        resume = dt.date.fromisoformat(bookmark) + dt.timedelta(days=1 - settings.lookback_days)
+        return max(resume, settings.start_date), last
+
+    def bookmark_through(self, context: Context, day: dt.date) -> None:
+        """Record that every day up to `day` is fully emitted, and say so downstream now."""
+        state = self.get_context_state(context)
+        current = state.get("replication_key_value")
+        if current and current >= day.isoformat():
+            return
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = day.isoformat()
+        self.state_manager.is_flushed = False
+        self._write_state_message()
+
+
+class PlantPowerStream(DailyStream):
+    name = "plant_power"
+    primary_keys = schemas.PLANT_POWER_KEY
+    schema = schemas.PLANT_POWER
+
+    def windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        return self.sems_tap.backend.curve_windows(station_id, first, last, zone)
+
+
+class DailyEnergyStream(DailyStream):
+    name = "daily_energy"
+    primary_keys = schemas.DAILY_ENERGY_KEY
+    schema = schemas.DAILY_ENERGY
+
+    def windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+    ) -> Iterator[Window]:
+        return self.sems_tap.backend.energy_windows(station_id, first, last, zone)

@@ -1,0 +1,87 @@
+"""Plant wall-clock time to UTC, correct on daylight-saving days.
+
+SEMS sends times without an offset: the plant's local wall clock. On the 25-hour day the
+repeated hour arrives twice, in order, so the n-th occurrence of an ambiguous wall time is
+the n-th instant with that wall time (fold 0, then fold 1). On the 23-hour day the skipped
+hour does not exist; a point there cannot be placed on the time line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = dt.timezone.utc
+
+
+class NonexistentLocalTimeError(ValueError):
+    """A wall-clock time inside a daylight-saving gap."""
+
+
+def load_zone(name: str) -> ZoneInfo:
+    """Load an IANA zone, naming the bad value in the error."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        msg = f"'{name}' is not an IANA time zone name (for example Europe/Berlin)"
+        raise ValueError(msg) from error
+
+
+class DayClock:
+    """Converts wall-clock times of one plant-local day to UTC.
+
+    Most days have one UTC offset throughout; those convert by subtraction. Only days
+    with a transition take the slower, fold-aware path.
+    """
+
+    def __init__(self, day: dt.date, zone: ZoneInfo) -> None:
+        self.day = day
+        self.zone = zone
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        start_offset = start.utcoffset()
+        self.fixed_offset = start_offset if start_offset == end.utcoffset() else None
+
+    def to_utc(self, wall: dt.datetime, occurrence: int = 0) -> dt.datetime:
+        """UTC instant of the `occurrence`-th (0-based) appearance of `wall` that day."""
+        if self.fixed_offset is not None:
+            return (wall - self.fixed_offset).replace(tzinfo=UTC)
+        first = wall.replace(tzinfo=self.zone, fold=0)
+        second = wall.replace(tzinfo=self.zone, fold=1)
+        first_utc = first.astimezone(UTC)
+        second_utc = second.astimezone(UTC)
+        if first_utc == second_utc:
+            if occurrence:
+                msg = f"{wall:%Y-%m-%d %H:%M:%S} appears more than once but is not ambiguous"
+                raise ValueError(msg)
+            return first_utc
+        # Inside a gap, fold 0 maps forward and fold 1 backward: the round trip differs.
+        if first_utc.astimezone(self.zone).replace(tzinfo=None) != wall:
+            msg = f"{wall:%Y-%m-%d %H:%M:%S} does not exist in {self.zone.key}"
+            raise NonexistentLocalTimeError(msg)
+        if occurrence > 1:
+            msg = f"{wall:%Y-%m-%d %H:%M:%S} appears more than twice"
+            raise ValueError(msg)
+        return second_utc if occurrence else first_utc
+
+
+def today_in(zone: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
+    """The plant-local date now."""
+    return (now or dt.datetime.now(UTC)).astimezone(zone).date()
+
+
+def iter_days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
+    day = first
+    while day <= last:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def chunk_days(first: dt.date, last: dt.date, size: int) -> Iterator[tuple[dt.date, dt.date]]:
+    """Consecutive windows of at most `size` days covering first..last."""
+    start = first
+    while start <= last:
+        end = min(last, start + dt.timedelta(days=size - 1))
+        yield start, end
+        start = end + dt.timedelta(days=1)
