@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from tap_sems import parsing, stations
 from tap_sems.client import (
@@ -103,7 +102,7 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def fetch_curve_windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         """Power records for first..last, a window at a time."""
 
@@ -112,7 +111,7 @@ class Backend(abc.ABC):
         station_id: str,
         first: dt.date,
         last: dt.date,
-        zone: ZoneInfo,
+        zone: dt.tzinfo,
         *,
         integrate: bool | None = None,
     ) -> Iterator[Window]:
@@ -145,7 +144,7 @@ class Backend(abc.ABC):
             yield window
 
     def energy_windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         """Daily energy integrated from the power curve, reusing days read this run."""
         day = first
@@ -171,7 +170,7 @@ class Backend(abc.ABC):
             days[day] = [record] if record else []
         return Window(first, last, days)
 
-    def clocks(self, first: dt.date, last: dt.date, zone: ZoneInfo) -> dict[dt.date, DayClock]:
+    def clocks(self, first: dt.date, last: dt.date, zone: dt.tzinfo) -> dict[dt.date, DayClock]:
         return {day: DayClock(day, zone) for day in iter_days(first, last)}
 
     def malformed(self, station_id: str, day: dt.date, error: Exception) -> SemsPayloadError:
@@ -231,7 +230,7 @@ class SemsPlusBackend(ApiBackend):
             raise SemsPayloadError(f"SEMS+ station detail of {station_id}: {error}") from None
 
     def fetch_curve_windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         start = first
         while start <= last:
@@ -269,7 +268,7 @@ class SemsPlusBackend(ApiBackend):
             start = end + dt.timedelta(days=1)
 
     def _curve_window(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Window:
         noon = dt.datetime.combine(first, dt.time(12), tzinfo=zone)
         offset = noon.utcoffset() or dt.timedelta(0)
@@ -291,7 +290,7 @@ class SemsPlusBackend(ApiBackend):
         return Window(first, last, parsed.days, parsed.skipped)
 
     def energy_windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         if station_id in self._integrate_stations:
             yield from super().energy_windows(station_id, first, last, zone)
@@ -361,7 +360,7 @@ class LegacyBackend(ApiBackend):
             raise SemsPayloadError(f"Legacy station detail of {station_id}: {error}") from None
 
     def fetch_curve_windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         for day in iter_days(first, last):
             payload = self.client.power_chart(station_id, day)
@@ -405,7 +404,7 @@ class ArchiveBackend(Backend):
         return stations.empty_station(station_id, source="archive")
 
     def fetch_curve_windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         pending: dict[dt.date, list[Record]] = {}
         skipped: Counter[str] = Counter()
@@ -417,7 +416,7 @@ class ArchiveBackend(Backend):
                 pending, skipped = {}, Counter()
 
     def _read_day(
-        self, station_id: str, day: dt.date, zone: ZoneInfo, skipped: Counter[str]
+        self, station_id: str, day: dt.date, zone: dt.tzinfo, skipped: Counter[str]
     ) -> list[Record]:
         path = self.files.get(day)
         if path is None:
@@ -428,9 +427,9 @@ class ArchiveBackend(Backend):
             raise self.malformed(station_id, day, PayloadError(f"{path.name}: {error}")) from None
         if isinstance(document, Mapping) and is_saved_error(document):
             self.logger.warning(
-                "%s holds an error answer (code %s), not data; no records for %s",
+                "%s holds a failed answer, not data (%s); no records for %s",
                 path.name,
-                document.get("code"),
+                str(document.get("code", document.get("error", "empty")))[:200],
                 day,
             )
             return []
@@ -449,7 +448,11 @@ class ArchiveBackend(Backend):
 
 
 def is_saved_error(document: Mapping[str, Any]) -> bool:
-    """The old scripts saved failed answers too (for example code 100002, data null)."""
+    """The old exporter saved failed days too: an error answer, `{"error": ...}` or `{}`."""
+    if not document:
+        return True
+    if "error" in document and not {"lines", "data", "plant"} & set(document):
+        return True
     code = document.get("code")
     return code is not None and str(code) not in parsing.SUCCESS_CODES and not document.get("data")
 

@@ -22,8 +22,6 @@ from tap_sems.backends import Window
 from tap_sems.timeutil import today_in
 
 if t.TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
     from singer_sdk.helpers.types import Context, Record
 
     from tap_sems.tap import TapSems
@@ -66,7 +64,7 @@ class DailyStream(SemsStream):
         """Bookmarks move per finished day in `bookmark_through`, never per record."""
 
     def windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         raise NotImplementedError
 
@@ -127,7 +125,7 @@ class PlantPowerStream(DailyStream):
     schema = schemas.PLANT_POWER
 
     def windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         return self.sems_tap.backend.curve_windows(station_id, first, last, zone)
 
@@ -138,6 +136,6 @@ class DailyEnergyStream(DailyStream):
     schema = schemas.DAILY_ENERGY
 
     def windows(
-        self, station_id: str, first: dt.date, last: dt.date, zone: ZoneInfo
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         return self.sems_tap.backend.energy_windows(station_id, first, last, zone)

@@ -7,7 +7,6 @@ import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
@@ -45,7 +44,9 @@ class TapSems(Tap):
             description="First plant-local day to export",
         ),
         th.Property(
-            "end_date", th.DateType, description="Last day; default today in the plant's time zone"
+            "end_date",
+            th.StringType,
+            description="Last day (YYYY-MM-DD); empty or 'latest' means today in the plant's zone",
         ),
         th.Property(
             "backend",
@@ -151,12 +152,12 @@ class TapSems(Tap):
         if int(config.get("interval_minutes", 5)) not in INTERVALS:
             raise SemsConfigError(f"interval_minutes must be one of {INTERVALS}")
         start = dt.date.fromisoformat(str(config["start_date"])[:10])
-        end = (
-            dt.date.fromisoformat(str(config["end_date"])[:10]) if config.get("end_date") else None
-        )
+        end = parse_end_date(config.get("end_date"))
         if end and end < start:
             raise SemsConfigError(f"end_date {end} is before start_date {start}")
-        station_ids = tuple(dict.fromkeys(config.get("station_ids") or []))
+        station_ids = tuple(
+            dict.fromkeys(s.strip() for s in config.get("station_ids") or [] if s.strip())
+        )
         if backend == "archive":
             if not station_ids:
                 raise SemsConfigError(
@@ -210,7 +211,7 @@ class TapSems(Tap):
             self._station_records[station_id] = record
         return record
 
-    def station_zone(self, station_id: str) -> ZoneInfo:
+    def station_zone(self, station_id: str) -> dt.tzinfo:
         if self.settings.timezone:
             return load_zone(self.settings.timezone)
         record = self.station_record(station_id)
@@ -232,6 +233,17 @@ class TapSems(Tap):
         except SemsError as error:
             cls.logger.error("tap-sems stopped: %s", error)
             sys.exit(1)
+
+
+def parse_end_date(value: Any) -> dt.date | None:
+    """end_date as the earlier exporter's SEMS_END wrote it: a date, or latest/today/now."""
+    text = str(value or "").strip()
+    if text.lower() in ("", "latest", "today", "now"):
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise SemsConfigError(f"end_date '{text}' is not a date (YYYY-MM-DD) or 'latest'") from None
 
 
 if __name__ == "__main__":

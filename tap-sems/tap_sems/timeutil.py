@@ -9,22 +9,40 @@ hour does not exist; a point there cannot be placed on the time line.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = dt.timezone.utc
+FIXED_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 
 
 class NonexistentLocalTimeError(ValueError):
     """A wall-clock time inside a daylight-saving gap."""
 
 
-def load_zone(name: str) -> ZoneInfo:
-    """Load an IANA zone, naming the bad value in the error."""
+def load_zone(name: str) -> dt.tzinfo:
+    """An IANA zone, or a fixed UTC offset such as +08:00.
+
+    A fixed offset is right only where clocks never change (or for an inverter whose clock
+    ignores daylight saving); it is what the earlier exporter's SEMS_TZ_OFFSET held.
+    """
+    text = name.strip()
+    offset = FIXED_OFFSET.match(text)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        delta = dt.timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta > dt.timedelta(hours=14):
+            msg = f"'{name}' is not a UTC offset (at most 14 hours)"
+            raise ValueError(msg)
+        return dt.timezone(-delta if sign == "-" else delta)
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        msg = f"'{name}' is not an IANA time zone name (for example Europe/Berlin)"
+        msg = (
+            f"'{name}' is neither an IANA time zone name (for example Europe/Berlin) "
+            "nor a UTC offset (for example +08:00)"
+        )
         raise ValueError(msg) from error
 
 
@@ -35,7 +53,7 @@ class DayClock:
     with a transition take the slower, fold-aware path.
     """
 
-    def __init__(self, day: dt.date, zone: ZoneInfo) -> None:
+    def __init__(self, day: dt.date, zone: dt.tzinfo) -> None:
         self.day = day
         self.zone = zone
         start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
@@ -58,7 +76,7 @@ class DayClock:
             return first_utc
         # Inside a gap, fold 0 maps forward and fold 1 backward: the round trip differs.
         if first_utc.astimezone(self.zone).replace(tzinfo=None) != wall:
-            msg = f"{wall:%Y-%m-%d %H:%M:%S} does not exist in {self.zone.key}"
+            msg = f"{wall:%Y-%m-%d %H:%M:%S} does not exist in {self.zone}"
             raise NonexistentLocalTimeError(msg)
         if occurrence > 1:
             msg = f"{wall:%Y-%m-%d %H:%M:%S} appears more than twice"
@@ -66,7 +84,7 @@ class DayClock:
         return second_utc if occurrence else first_utc
 
 
-def today_in(zone: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
+def today_in(zone: dt.tzinfo, now: dt.datetime | None = None) -> dt.date:
     """The plant-local date now."""
     return (now or dt.datetime.now(UTC)).astimezone(zone).date()
 

@@ -42,8 +42,22 @@ def test_repeated_unambiguous_time_is_an_error() -> None:
 
 
 def test_zone_names_are_checked() -> None:
-    with pytest.raises(ValueError, match="IANA"):
+    with pytest.raises(ValueError, match="neither an IANA time zone name"):
         load_zone("CET+1")
+    with pytest.raises(ValueError, match="at most 14 hours"):
+        load_zone("+15:00")
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"), [("+08:00", 8), ("-05:00", -5), ("UTC+1", 1), ("+0530", 5.5)]
+)
+def test_fixed_offsets_as_the_old_exporter_wrote_them(text: str, hours: float) -> None:
+    zone = load_zone(text)
+    assert zone.utcoffset(None) == dt.timedelta(hours=hours)
+    clock = DayClock(dt.date(2026, 10, 25), zone)
+    assert clock.to_utc(dt.datetime(2026, 10, 25, 12)) == dt.datetime(
+        2026, 10, 25, 12, tzinfo=UTC
+    ) - dt.timedelta(hours=hours)
 
 
 def test_chunk_days_covers_range_without_overlap() -> None:
