@@ -356,6 +356,9 @@ class LegacyBackend(ApiBackend):
         payload = self.client.monitor_detail(station_id)
         try:
             return stations.parse_legacy_station(payload, station_id=station_id)
+        except stations.StationDataMissingError as error:
+            self.logger.warning("Station %s: %s", station_id, error)
+            return stations.empty_station(station_id, source="legacy")
         except PayloadError as error:
             raise SemsPayloadError(f"Legacy station detail of {station_id}: {error}") from None
 

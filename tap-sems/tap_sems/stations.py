@@ -104,15 +104,21 @@ def parse_semsplus_station(payload: Any, *, station_id: str) -> Record:
     return station_from_fields(station_id, [data, *nested], source="semsplus")
 
 
+class StationDataMissingError(PayloadError):
+    """The legacy portal answers success with `{}` for accounts moved to SEMS+."""
+
+
 def parse_legacy_station(payload: Any, *, station_id: str) -> Record:
     """GetMonitorDetailByPowerstationId; after the shutdown it answers success with `{}`."""
     data = check_success(payload, "station detail")
     info = data.get("info")
-    if not isinstance(info, Mapping):
-        raise PayloadError(
-            "station detail has no 'info' (the legacy portal answers empty data for accounts "
-            "moved to SEMS+)"
+    if not data:
+        raise StationDataMissingError(
+            "the legacy portal answered success with no station data (accounts moved to "
+            "SEMS+ get this since September 2026)"
         )
+    if not isinstance(info, Mapping):
+        raise PayloadError("station detail has no 'info' object")
     kpi = data.get("kpi")
     if not isinstance(kpi, Mapping):
         kpi = {}

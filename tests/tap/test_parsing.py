@@ -379,7 +379,7 @@ def test_legacy_station_detail_sample(sems_sample: Callable[[str], Any]) -> None
 
 
 def test_legacy_station_detail_after_shutdown_is_explained(sems_sample: Callable) -> None:
-    with pytest.raises(parsing.PayloadError, match="accounts moved to SEMS\\+"):
+    with pytest.raises(stations.StationDataMissingError, match="accounts moved to SEMS\\+"):
         stations.parse_legacy_station(
             sems_sample("legacy_monitor_detail_empty.json"), station_id=STATION
         )
