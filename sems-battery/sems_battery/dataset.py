@@ -93,7 +93,10 @@ def open_dataset(data: str | Path) -> ds.Dataset:
 
 
 def _station_filter(dataset: ds.Dataset, station: str) -> ds.Expression:
+    """Compare in the column's own type where possible, so partitions are pruned by name."""
     field_type = dataset.schema.field("station_id").type
+    if pa.types.is_string(field_type) or pa.types.is_dictionary(field_type):
+        return ds.field("station_id") == station
     if pa.types.is_integer(field_type) and station.lstrip("-").isdigit():
         return ds.field("station_id") == int(station)  # a numeric-looking Hive partition
     return ds.field("station_id").cast(pa.string()) == station
