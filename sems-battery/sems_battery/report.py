@@ -53,6 +53,16 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+def _amount(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _payback(size: SizeResult) -> str:
+    if size.capacity_kwh == 0:
+        return "-"
+    return _years(size.payback_years)
+
+
 def _years(value: float | None) -> str:
     return "never" if value is None else f"{value:.1f}"
 
@@ -182,7 +192,9 @@ def plot_monthly(simulation: SimulationResult, path: Path) -> None:
         axis.set_ylabel("kWh per month")
         axis.set_title(f"Grid {name}", loc="left")
         axis.grid(axis="y", alpha=0.3)
-        axis.legend(loc="upper right")
+        tallest = max(float(_monthly(keys, without, months).max()), 1e-9)
+        axis.set_ylim(0, tallest * 1.3)  # room for the legend above the bars
+        axis.legend(loc="upper center", ncols=2)
     covered_days = _monthly(keys, history.duration_h, months) / 24.0
     labels = []
     for month, days in zip(months, covered_days, strict=True):
@@ -309,7 +321,6 @@ def _table(rows: list[list[str]], header: list[str], highlight: int | None = Non
 
 
 def _sweep_rows(result: SweepResult) -> list[list[str]]:
-    currency = result.tariff.currency
     return [
         [
             f"{s.capacity_kwh:g}",
@@ -320,29 +331,30 @@ def _sweep_rows(result: SweepResult) -> list[list[str]]:
             _percent(s.self_sufficiency_rate),
             f"{s.equivalent_full_cycles:.0f}",
             f"{s.losses_kwh:,.0f}",
-            _money(s.cost_with, currency),
-            _money(s.annual_savings, currency),
-            _years(s.payback_years),
-            _money(s.net_present_value, currency),
+            _amount(s.cost_with),
+            _amount(s.annual_savings),
+            _payback(s),
+            _amount(s.net_present_value),
         ]
         for s in result.sizes
     ]
 
 
-SWEEP_HEADER = [
-    "kWh",
-    "kW",
-    "import kWh/yr",
-    "export kWh/yr",
-    "self-consumption",
-    "self-sufficiency",
-    "cycles/yr",
-    "losses kWh/yr",
-    "cost/yr",
-    "savings/yr",
-    "payback (yr)",
-    "net present value",
-]
+def _sweep_header(currency: str) -> list[str]:
+    return [
+        "kWh",
+        "kW",
+        "import kWh/yr",
+        "export kWh/yr",
+        "self-consumption",
+        "self-sufficiency",
+        "cycles/yr",
+        "losses kWh/yr",
+        f"cost/yr ({currency})",
+        f"savings/yr ({currency})",
+        "payback (yr)",
+        f"net present value ({currency})",
+    ]
 
 
 def _coverage_text(history: History) -> str:
@@ -511,10 +523,10 @@ def write_report(
             _percent(hour.self_sufficiency_rate),
             _percent(five.self_consumption_rate),
             _percent(hour.self_consumption_rate),
-            _money(five.annual_savings, currency),
-            _money(hour.annual_savings, currency),
-            _years(five.payback_years),
-            _years(hour.payback_years),
+            _amount(five.annual_savings),
+            _amount(hour.annual_savings),
+            _payback(five),
+            _payback(hour),
         ]
         for five, hour in zip(result.sizes, hourly.sizes, strict=True)
     ]
@@ -525,12 +537,21 @@ def write_report(
         "hourly",
         f"self-consumption {step}",
         "hourly",
-        f"savings/yr {step}",
+        f"savings/yr {step} ({currency})",
         "hourly",
         f"payback {step}",
         "hourly",
     ]
     baseline_five, baseline_hour = result.sizes[0], hourly.sizes[0]
+    hourly_pick = hourly.sizes[marked]
+    shift = (
+        f" At {recommended.capacity_kwh:g} kWh hourly averages put the savings at "
+        f"{_money(hourly_pick.annual_savings, currency)} a year instead of "
+        f"{_money(recommended.annual_savings, currency)} "
+        f"({hourly_pick.annual_savings / recommended.annual_savings - 1:+.0%})."
+        if recommended.annual_savings > 0
+        else ""
+    )
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in history.notes)
     station = html.escape(history.station_id or "the plant")
     body = f"""<!doctype html>
@@ -545,7 +566,7 @@ def write_report(
 {_assumptions(battery, tariff, strategy, economics, default_tariff)}
 <h2>Savings and self-sufficiency by size</h2>
 <img src="capacity.png" alt="Annual savings and self-sufficiency against battery capacity">
-{_table(_sweep_rows(result), SWEEP_HEADER, marked)}
+{_table(_sweep_rows(result), _sweep_header(currency), marked)}
 <p>All figures per year. Highlighted: the size used in the plots below. The full table, with
 more columns, is in <a href="sweep.csv">sweep.csv</a>
 (hourly: <a href="sweep-hourly.csv">sweep-hourly.csv</a>).</p>
@@ -558,7 +579,7 @@ more columns, is in <a href="sweep.csv">sweep.csv</a>
 <p>A spreadsheet of hourly values nets out the minutes when the house draws more than the
 panels give and the minutes when it is the other way round. The same history averaged to
 hours gives, without a battery, {_percent(baseline_hour.self_sufficiency_rate)} self-sufficiency
-instead of {_percent(baseline_five.self_sufficiency_rate)}, and these battery figures:</p>
+instead of {_percent(baseline_five.self_sufficiency_rate)}.{html.escape(shift)}</p>
 <img src="resolution.png" alt="Savings and self-sufficiency at 5-minute and hourly resolution">
 {_table(comparison_rows, comparison_header, marked)}
 </body></html>
