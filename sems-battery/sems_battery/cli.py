@@ -52,59 +52,89 @@ def _capacities(text: str) -> list[float]:
 def _common_options(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("history")
     data.add_argument(
-        "--data", required=True, help="dataset folder, plant_power file/folder, or URI"
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="dataset folder, plant_power file/folder, or URI",
     )
-    data.add_argument("--station", help="station id (needed when the dataset holds several)")
-    data.add_argument("--from", dest="start", type=_date, help="first plant-local day (YYYY-MM-DD)")
-    data.add_argument("--to", dest="end", type=_date, help="last plant-local day, included")
-    data.add_argument("--timezone", help="IANA time zone of the plant (default: its own clock)")
+    data.add_argument("--station", metavar="ID", help="station id (when the dataset holds several)")
+    data.add_argument(
+        "--from", dest="start", type=_date, metavar="DATE", help="first plant-local day"
+    )
+    data.add_argument("--to", dest="end", type=_date, metavar="DATE", help="last day, included")
+    data.add_argument("--timezone", metavar="TZ", help="IANA zone (default: the plant clock)")
     data.add_argument(
         "--gap-limit-minutes",
         type=_number,
-        help="longer gaps are left out and reported (default: 3 steps, at least 15 minutes)",
+        metavar="MIN",
+        help="longer gaps are left out and reported (default: 3 steps, at least 15)",
     )
-    battery = parser.add_argument_group("battery")
+    battery = parser.add_argument_group("battery (shares as 0.9 or 90%)")
     battery.add_argument(
         "--capacities",
         type=_capacities,
         default=_capacities(DEFAULT_CAPACITIES),
+        metavar="LIST",
         help=f"usable capacities in kWh (default {DEFAULT_CAPACITIES})",
     )
     battery.add_argument(
-        "--power-kw", type=_number, help="charge and discharge power for every size"
+        "--power-kw", type=_number, metavar="KW", help="charge and discharge power for every size"
     )
     battery.add_argument(
         "--c-rate",
         type=_number,
         default=DEFAULT_C_RATE,
-        help=f"power per kWh of capacity when --power-kw is not given (default {DEFAULT_C_RATE})",
+        metavar="R",
+        help="kW per kWh of capacity, without --power-kw (default %(default)g)",
     )
-    battery.add_argument("--round-trip", type=_share, help="round-trip efficiency, e.g. 90%%")
-    battery.add_argument("--charge-efficiency", type=_share, default=0.95)
-    battery.add_argument("--discharge-efficiency", type=_share, default=0.95)
-    battery.add_argument("--min-soc", type=_share, default=0.0, help="reserve kept back, e.g. 10%%")
+    battery.add_argument("--round-trip", type=_share, metavar="X", help="round-trip efficiency")
     battery.add_argument(
-        "--self-discharge", type=_share, default=0.02, help="per month (default 2%%)"
+        "--charge-efficiency", type=_share, default=0.95, metavar="X", help="(default 95%%)"
     )
-    battery.add_argument("--initial-soc", type=_share, help="state of charge at the start")
+    battery.add_argument(
+        "--discharge-efficiency", type=_share, default=0.95, metavar="X", help="(default 95%%)"
+    )
+    battery.add_argument(
+        "--min-soc", type=_share, default=0.0, metavar="X", help="reserve kept back (default 0)"
+    )
+    battery.add_argument(
+        "--self-discharge", type=_share, default=0.02, metavar="X", help="per month (default 2%%)"
+    )
+    battery.add_argument(
+        "--initial-soc", type=_share, metavar="X", help="at the start (default: the reserve)"
+    )
     money = parser.add_argument_group("tariff and economics")
-    money.add_argument("--tariff", type=Path, help="tariff file (.toml or .json, see README)")
+    money.add_argument(
+        "--tariff", type=Path, metavar="FILE", help="tariff file (.toml or .json, see README)"
+    )
     money.add_argument("--strategy", choices=STRATEGIES, default="self-consumption")
     money.add_argument(
         "--grid-charge-below",
         type=_number,
+        metavar="PRICE",
         help="time-of-use: import price at or under which to charge from the grid",
     )
-    money.add_argument("--price-per-kwh", type=_number, default=Economics.price_per_kwh)
-    money.add_argument("--installation-cost", type=_number, default=Economics.installation_cost)
-    money.add_argument("--lifetime-years", type=int, default=Economics.lifetime_years)
-    money.add_argument("--discount-rate", type=_share, default=Economics.discount_rate)
-    money.add_argument(
-        "--capacity-fade", type=_share, default=Economics.capacity_fade_per_year, help="per year"
-    )
-    money.add_argument(
-        "--price-growth", type=_share, default=Economics.price_growth_per_year, help="per year"
-    )
+    economics = Economics()
+    for flag, kind, default, help_text in (
+        ("--price-per-kwh", _number, economics.price_per_kwh, "battery price per usable kWh"),
+        (
+            "--installation-cost",
+            _number,
+            economics.installation_cost,
+            "fixed cost per installation",
+        ),
+        ("--lifetime-years", int, economics.lifetime_years, "years of savings"),
+        ("--discount-rate", _share, economics.discount_rate, "per year"),
+        ("--capacity-fade", _share, economics.capacity_fade_per_year, "capacity lost per year"),
+        ("--price-growth", _share, economics.price_growth_per_year, "energy prices, per year"),
+    ):
+        money.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            metavar="N" if kind is int else "X",
+            help=f"{help_text} (default {default:g})",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="HTML report with plots and the sweep as CSV"
     )
     _common_options(report_parser)
-    report_parser.add_argument("--out", required=True, type=Path, help="folder for the report")
+    report_parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="folder for the report"
+    )
     return parser
 
 

@@ -276,3 +276,30 @@ def test_nonsense_parameters_are_refused(make: object, message: str) -> None:
 def test_negative_capacity_in_a_sweep_is_refused(year_history: History) -> None:
     with pytest.raises(ParameterError, match="capacity must be 0 or more"):
         sweep(year_history, [0, 5, -2])
+
+
+def test_time_of_use_fills_for_the_dear_hours_and_holds_while_cheap() -> None:
+    # Two days, hourly, no PV, a steady 1 kW; cheap 00:00-06:00; a lossless 10 kWh battery.
+    history = hand_made([0.0] * 48, [1.0] * 48)
+    tariff = parse_tariff(
+        {
+            "import": {"price": 0.40, "periods": [{"hours": "00:00-06:00", "price": 0.10}]},
+            "export": {"price": 0.0},
+        }
+    )
+    battery = Battery(
+        10.0,
+        charge_power_kw=10.0,
+        discharge_power_kw=10.0,
+        charge_efficiency=1.0,
+        discharge_efficiency=1.0,
+        self_discharge_per_month=0.0,
+    )
+    flows = simulate(history, battery, tariff=tariff, strategy=Strategy("time-of-use")).flows
+    day = slice(0, 24)
+    # 18 dear hours follow, more than fits: fill to 10 kWh at midnight ...
+    assert flows.charge_from_grid[day].tolist() == [10.0] + [0.0] * 23
+    # ... hold it through the cheap hours, then cover the first ten dear hours.
+    assert flows.discharge[day].tolist() == [0.0] * 6 + [1.0] * 10 + [0.0] * 8
+    assert flows.grid_import[day].tolist() == [11.0] + [1.0] * 5 + [0.0] * 10 + [1.0] * 8
+    assert flows.stored_end[5] == 10.0 and flows.stored_end[15] == 0.0
