@@ -215,7 +215,6 @@ def _print_table(result: Any, stream: TextIO) -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from sems_battery.dataset import load_history
-    from sems_battery.report import write_report
     from sems_battery.simulation import sweep
     from sems_battery.tariff import DEFAULT_TARIFF, load_tariff
 
@@ -240,6 +239,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         gap_limit_minutes=args.gap_limit_minutes,
     )
     if args.command == "report":
+        from sems_battery.report import write_report  # matplotlib only when plotting
+
         report = write_report(
             history,
             args.out,
