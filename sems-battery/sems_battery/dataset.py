@@ -119,11 +119,18 @@ def _date_filter(
             both(ds.field("month") >= start.strftime("%Y-%m"))
         if end is not None:
             both(ds.field("month") <= end.strftime("%Y-%m"))
-    if "day" in names:
+    day_type = dataset.schema.field("day").type if "day" in names else None
+    if day_type is not None and (pa.types.is_date(day_type) or pa.types.is_string(day_type)):
+        # A `day=YYYY-MM-DD` Hive partition arrives as text; ISO dates compare alike.
+        def day(value: dt.date) -> pa.Scalar:
+            if pa.types.is_string(day_type):
+                return pa.scalar(value.isoformat())
+            return pa.scalar(value, pa.date32())
+
         if start is not None:
-            both(ds.field("day") >= pa.scalar(start, pa.date32()))
+            both(ds.field("day") >= day(start))
         if end is not None:
-            both(ds.field("day") <= pa.scalar(end, pa.date32()))
+            both(ds.field("day") <= day(end))
     else:
         utc = dt.timezone.utc
         if start is not None:

@@ -208,3 +208,19 @@ def test_load_rebuilt_from_grid_when_the_dataset_has_no_load(
     dataset_writer["single"](no_meter, tmp_path / "no-meter")
     with pytest.raises(DataError, match="smart meter"):
         load_history(tmp_path / "no-meter")
+
+
+def test_a_day_partition_read_back_as_text_still_filters_by_date(
+    quarter: pa.Table, tmp_path: Path
+) -> None:
+    import pyarrow.dataset as ds
+
+    ds.write_dataset(
+        quarter.drop_columns(["station_id"]),
+        tmp_path / "plant_power",
+        format="parquet",
+        partitioning=ds.partitioning(pa.schema([("day", pa.date32())]), flavor="hive"),
+    )
+    history = load_history(tmp_path, start=dt.date(2023, 3, 10), end=dt.date(2023, 3, 11))
+    assert len(history) == 2 * 288
+    assert [str(d) for d in np.unique(history.local_day())] == ["2023-03-10", "2023-03-11"]
