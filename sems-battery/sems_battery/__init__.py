@@ -5,6 +5,7 @@ table = sweep(history, [0, 5, 10], tariff=load_tariff("tariff.toml"))
 """
 
 from sems_battery.battery import Battery, Strategy
+from sems_battery.dataset import load_history
 from sems_battery.economics import Economics
 from sems_battery.errors import BatteryError, DataError, ParameterError
 from sems_battery.history import History, build_history
@@ -24,6 +25,7 @@ __all__ = [
     "SweepResult",
     "Tariff",
     "build_history",
+    "load_history",
     "load_tariff",
     "simulate",
     "sweep",
