@@ -1,0 +1,288 @@
+"""`sems-battery sweep|report`: a thin shell over `sweep()` and `write_report()`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from sems_battery.battery import DEFAULT_C_RATE, STRATEGIES, Battery, Strategy
+from sems_battery.economics import Economics
+from sems_battery.errors import BatteryError
+
+DEFAULT_CAPACITIES = "0,2.5,5,7.5,10,12.5,15,20"
+
+
+def _share(text: str) -> float:
+    """A fraction given as 0.9 or as 90%."""
+    try:
+        if text.strip().endswith("%"):
+            return float(text.strip()[:-1]) / 100.0
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number or a percentage") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-01-31") from None
+
+
+def _capacities(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of capacities in kWh, like 0,5,10"
+        ) from None
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("history")
+    data.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="dataset folder, plant_power file/folder, or URI",
+    )
+    data.add_argument("--station", metavar="ID", help="station id (when the dataset holds several)")
+    data.add_argument(
+        "--from", dest="start", type=_date, metavar="DATE", help="first plant-local day"
+    )
+    data.add_argument("--to", dest="end", type=_date, metavar="DATE", help="last day, included")
+    data.add_argument("--timezone", metavar="TZ", help="IANA zone (default: the plant clock)")
+    data.add_argument(
+        "--gap-limit-minutes",
+        type=_number,
+        metavar="MIN",
+        help="longer gaps are left out and reported (default: 3 steps, at least 15)",
+    )
+    battery = parser.add_argument_group("battery (shares as 0.9 or 90%)")
+    battery.add_argument(
+        "--capacities",
+        type=_capacities,
+        default=_capacities(DEFAULT_CAPACITIES),
+        metavar="LIST",
+        help=f"usable capacities in kWh (default {DEFAULT_CAPACITIES})",
+    )
+    battery.add_argument(
+        "--power-kw", type=_number, metavar="KW", help="charge and discharge power for every size"
+    )
+    battery.add_argument(
+        "--c-rate",
+        type=_number,
+        default=DEFAULT_C_RATE,
+        metavar="R",
+        help="kW per kWh of capacity, without --power-kw (default %(default)g)",
+    )
+    battery.add_argument("--round-trip", type=_share, metavar="X", help="round-trip efficiency")
+    battery.add_argument(
+        "--charge-efficiency", type=_share, default=0.95, metavar="X", help="(default 95%%)"
+    )
+    battery.add_argument(
+        "--discharge-efficiency", type=_share, default=0.95, metavar="X", help="(default 95%%)"
+    )
+    battery.add_argument(
+        "--min-soc", type=_share, default=0.0, metavar="X", help="reserve kept back (default 0)"
+    )
+    battery.add_argument(
+        "--self-discharge", type=_share, default=0.02, metavar="X", help="per month (default 2%%)"
+    )
+    battery.add_argument(
+        "--initial-soc", type=_share, metavar="X", help="at the start (default: the reserve)"
+    )
+    money = parser.add_argument_group("tariff and economics")
+    money.add_argument(
+        "--tariff", type=Path, metavar="FILE", help="tariff file (.toml or .json, see README)"
+    )
+    money.add_argument("--strategy", choices=STRATEGIES, default="self-consumption")
+    money.add_argument(
+        "--grid-charge-below",
+        type=_number,
+        metavar="PRICE",
+        help="time-of-use: import price at or under which to charge from the grid",
+    )
+    economics = Economics()
+    for flag, kind, default, help_text in (
+        ("--price-per-kwh", _number, economics.price_per_kwh, "battery price per usable kWh"),
+        (
+            "--installation-cost",
+            _number,
+            economics.installation_cost,
+            "fixed cost per installation",
+        ),
+        ("--lifetime-years", int, economics.lifetime_years, "years of savings"),
+        ("--discount-rate", _share, economics.discount_rate, "per year"),
+        ("--capacity-fade", _share, economics.capacity_fade_per_year, "capacity lost per year"),
+        ("--price-growth", _share, economics.price_growth_per_year, "energy prices, per year"),
+    ):
+        money.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            metavar="N" if kind is int else "X",
+            help=f"{help_text} (default {default:g})",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sems-battery",
+        description="Would a home battery pay off? Simulate battery sizes on your SEMS history.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    sweep_parser = commands.add_parser("sweep", help="yearly figures for each battery size")
+    _common_options(sweep_parser)
+    sweep_parser.add_argument(
+        "--json", help="also write the table as JSON to this file ('-': stdout)"
+    )
+    sweep_parser.add_argument(
+        "--hourly", action="store_true", help="average the history to hours first (for comparison)"
+    )
+    report_parser = commands.add_parser(
+        "report", help="HTML report with plots and the sweep as CSV"
+    )
+    _common_options(report_parser)
+    report_parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="folder for the report"
+    )
+    return parser
+
+
+def _battery(args: argparse.Namespace) -> Battery:
+    options: dict[str, Any] = {
+        "charge_power_kw": args.power_kw,
+        "discharge_power_kw": args.power_kw,
+        "c_rate": args.c_rate,
+        "min_soc": args.min_soc,
+        "self_discharge_per_month": args.self_discharge,
+        "initial_soc": args.initial_soc,
+    }
+    if args.round_trip is not None:
+        return Battery.with_round_trip(0.0, args.round_trip, **options)
+    return Battery(
+        0.0,
+        charge_efficiency=args.charge_efficiency,
+        discharge_efficiency=args.discharge_efficiency,
+        **options,
+    )
+
+
+def _print_table(result: Any, stream: TextIO) -> None:
+    currency = result.tariff.currency
+    coverage = result.history.coverage
+    print(
+        f"station {result.history.station_id or '-'}: {coverage.covered_days:.1f} days at "
+        f"{coverage.step_minutes:g} min, {len(coverage.gaps)} gaps left out "
+        f"({coverage.lost_hours:.1f} h); figures per year "
+        f"(x{coverage.annualisation_factor:.3f})",
+        file=stream,
+    )
+    print(f"tariff: {result.tariff.describe()}; strategy: {result.strategy.name}", file=stream)
+    for note in result.notes:
+        print(f"note: {note}", file=stream)
+    header = (
+        f"{'kWh':>6} {'import':>8} {'export':>8} {'self-cons':>9} {'autarky':>8} "
+        f"{'cycles':>6} {'cost':>9} {'savings':>8} {'payback':>8} {'NPV':>9}"
+    )
+    print(header + f"   ({currency}, kWh per year)", file=stream)
+    for size in result.sizes:
+        payback = "never" if size.payback_years is None else f"{size.payback_years:.1f}"
+        print(
+            f"{size.capacity_kwh:>6g} {size.grid_import_kwh:>8.0f} {size.grid_export_kwh:>8.0f} "
+            f"{size.self_consumption_rate:>9.1%} {size.self_sufficiency_rate:>8.1%} "
+            f"{size.equivalent_full_cycles:>6.0f} {size.cost_with:>9.0f} "
+            f"{size.annual_savings:>8.0f} {payback:>8} {size.net_present_value:>9.0f}",
+            file=stream,
+        )
+    knee = result.knee
+    if knee is not None:
+        print(f"diminishing returns beyond about {knee.capacity_kwh:g} kWh", file=stream)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from sems_battery.dataset import load_history
+    from sems_battery.simulation import sweep
+    from sems_battery.tariff import DEFAULT_TARIFF, load_tariff
+
+    battery = _battery(args)
+    strategy = Strategy(args.strategy, grid_charge_below=args.grid_charge_below)
+    economics = Economics(
+        price_per_kwh=args.price_per_kwh,
+        installation_cost=args.installation_cost,
+        lifetime_years=args.lifetime_years,
+        discount_rate=args.discount_rate,
+        capacity_fade_per_year=args.capacity_fade,
+        price_growth_per_year=args.price_growth,
+    )
+    tariff = load_tariff(args.tariff) if args.tariff else None
+    timezone = args.timezone or (tariff.timezone if tariff else None)
+    history = load_history(
+        args.data,
+        station=args.station,
+        start=args.start,
+        end=args.end,
+        timezone=timezone,
+        gap_limit_minutes=args.gap_limit_minutes,
+    )
+    if args.command == "report":
+        from sems_battery.report import write_report  # matplotlib only when plotting
+
+        report = write_report(
+            history,
+            args.out,
+            args.capacities,
+            battery=battery,
+            tariff=tariff,
+            strategy=strategy,
+            economics=economics,
+        )
+        print(f"report written to {report.html}")
+        return 0
+    if args.hourly:
+        history = history.averaged(60)
+    result = sweep(
+        history,
+        args.capacities,
+        battery=battery,
+        tariff=tariff or DEFAULT_TARIFF,
+        strategy=strategy,
+        economics=economics,
+    )
+    to_stdout = args.json == "-"
+    _print_table(result, sys.stderr if to_stdout else sys.stdout)
+    if to_stdout:
+        sys.stdout.write(result.json_text())
+    elif args.json:
+        result.write_json(args.json)
+    if tariff is None:
+        print(
+            "note: no --tariff given; costs use the built-in example (0.30 import, 0.08 feed-in)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        code = run(argv)
+    except BatteryError as error:
+        print(f"sems-battery: error: {error}", file=sys.stderr)
+        code = 2
+    except OSError as error:
+        print(f"sems-battery: error: {error}", file=sys.stderr)
+        code = 1
+    raise SystemExit(code)

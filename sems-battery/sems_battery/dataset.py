@@ -1,0 +1,260 @@
+"""Read one station's power history from the `plant_power` Parquet dataset.
+
+`data` may be the target's destination folder (holding `plant_power.parquet` or a Hive
+folder `plant_power/station_id=.../month=.../`), that file or folder itself, or a URI that
+pyarrow understands (`s3://bucket/prefix?endpoint_override=host:port&scheme=http`, ...).
+Only the needed columns are read, and the station and dates are pushed down as filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+from pyarrow import fs
+
+from sems_battery.errors import DataError
+from sems_battery.history import History, build_history
+
+STREAM = "plant_power"
+POWER_COLUMNS = (
+    "pv_power_w",
+    "load_power_w",
+    "grid_power_w",
+    "grid_import_w",
+    "grid_export_w",
+    "battery_power_w",
+)
+TIME_LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _filesystem(data: str | Path) -> tuple[fs.FileSystem, str]:
+    text = str(data)
+    if "://" in text:
+        try:
+            return fs.FileSystem.from_uri(text)
+        except (pa.ArrowInvalid, ValueError, OSError) as error:
+            raise DataError(f"cannot open {text}: {error}") from None
+    return fs.LocalFileSystem(), str(Path(text).expanduser().resolve())
+
+
+def locate(data: str | Path) -> tuple[fs.FileSystem, str]:
+    """The filesystem and path of the plant_power file or folder that `data` points at."""
+    filesystem, path = _filesystem(data)
+    try:
+        info = filesystem.get_file_info(path)
+    except OSError as error:
+        raise DataError(f"cannot reach {data}: {error}") from None
+    if info.type == fs.FileType.NotFound:
+        raise DataError(f"no dataset at {data}: the path does not exist")
+    if info.type == fs.FileType.File:
+        return filesystem, path
+    single = filesystem.get_file_info(f"{path}/{STREAM}.parquet")
+    folder = filesystem.get_file_info(f"{path}/{STREAM}")
+    found = [
+        candidate
+        for candidate in (single, folder)
+        if candidate.type in (fs.FileType.File, fs.FileType.Directory)
+    ]
+    if len(found) == 2:
+        raise DataError(
+            f"{data} holds both {STREAM}.parquet and a {STREAM}/ folder; point --data at the "
+            "one to use"
+        )
+    return filesystem, found[0].path if found else path
+
+
+def open_dataset(data: str | Path) -> ds.Dataset:
+    """The plant_power dataset, with Hive partitions, whatever type they were written as."""
+    filesystem, path = locate(data)
+    try:
+        dataset = ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")
+    except pa.ArrowTypeError:
+        # A column written as dictionary in the files and found as plain text in the
+        # folder names (or the other way round): read partitions as dictionaries too.
+        partitioning = ds.HivePartitioning.discover(infer_dictionary=True)
+        dataset = ds.dataset(
+            path, filesystem=filesystem, format="parquet", partitioning=partitioning
+        )
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{data} is not a readable Parquet dataset: {error}") from None
+    if not dataset.files:
+        raise DataError(f"no Parquet files under {data}: has the pipeline written any data yet?")
+    if "timestamp" not in dataset.schema.names:
+        raise DataError(
+            f"{data} is not a plant_power dataset: it has no timestamp column "
+            f"(columns: {', '.join(dataset.schema.names)})"
+        )
+    return dataset
+
+
+def _station_filter(dataset: ds.Dataset, station: str) -> ds.Expression:
+    """Compare in the column's own type where possible, so partitions are pruned by name."""
+    field_type = dataset.schema.field("station_id").type
+    if pa.types.is_string(field_type) or pa.types.is_dictionary(field_type):
+        return ds.field("station_id") == station
+    if pa.types.is_integer(field_type) and station.lstrip("-").isdigit():
+        return ds.field("station_id") == int(station)  # a numeric-looking Hive partition
+    return ds.field("station_id").cast(pa.string()) == station
+
+
+def _date_filter(
+    dataset: ds.Dataset, start: dt.date | None, end: dt.date | None
+) -> ds.Expression | None:
+    names = dataset.schema.names
+    expression: ds.Expression | None = None
+
+    def both(extra: ds.Expression) -> None:
+        nonlocal expression
+        expression = extra if expression is None else expression & extra
+
+    month_type = dataset.schema.field("month").type if "month" in names else None
+    if month_type is not None and pa.types.is_string(month_type):
+        # Lets pyarrow skip whole month partitions before opening any file.
+        if start is not None:
+            both(ds.field("month") >= start.strftime("%Y-%m"))
+        if end is not None:
+            both(ds.field("month") <= end.strftime("%Y-%m"))
+    day_type = dataset.schema.field("day").type if "day" in names else None
+    if day_type is not None and (pa.types.is_date(day_type) or pa.types.is_string(day_type)):
+        # A `day=YYYY-MM-DD` Hive partition arrives as text; ISO dates compare alike.
+        def day(value: dt.date) -> pa.Scalar:
+            if pa.types.is_string(day_type):
+                return pa.scalar(value.isoformat())
+            return pa.scalar(value, pa.date32())
+
+        if start is not None:
+            both(ds.field("day") >= day(start))
+        if end is not None:
+            both(ds.field("day") <= day(end))
+    else:
+        utc = dt.timezone.utc
+        if start is not None:
+            moment = dt.datetime.combine(start, dt.time(), utc)
+            both(ds.field("timestamp") >= pa.scalar(moment, pa.timestamp("us", tz="UTC")))
+        if end is not None:
+            moment = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), utc)
+            both(ds.field("timestamp") < pa.scalar(moment, pa.timestamp("us", tz="UTC")))
+    return expression
+
+
+def station_ids(dataset: ds.Dataset, where: ds.Expression | None = None) -> list[str]:
+    if "station_id" not in dataset.schema.names:
+        return []
+    column = dataset.to_table(columns=["station_id"], filter=where).column("station_id")
+    values = pc.unique(column.cast(pa.string()) if column.type != pa.string() else column)
+    return sorted(str(v) for v in values.to_pylist() if v is not None)
+
+
+def _floats(table: pa.Table, name: str) -> np.ndarray | None:
+    if name not in table.column_names:
+        return None
+    column = table.column(name)
+    if pa.types.is_null(column.type):
+        return np.full(table.num_rows, np.nan)
+    try:
+        values = column.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise DataError(f"column {name} holds {column.type}, not numbers") from None
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _timestamps_us(table: pa.Table) -> np.ndarray:
+    column = table.column("timestamp")
+    if not pa.types.is_timestamp(column.type):
+        raise DataError(f"column timestamp holds {column.type}, not timestamps")
+    if column.null_count:
+        raise DataError(f"{column.null_count} rows have no timestamp")
+    return column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64()).to_numpy()
+
+
+def _wall_clock_us(table: pa.Table, time_us: np.ndarray) -> np.ndarray | None:
+    """The plant's clock from `time_local`; a row without it takes the offset of the row
+    before it (the first rows take the first known offset)."""
+    if "time_local" not in table.column_names:
+        return None
+    text = table.column("time_local")
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        return None
+    parsed = pc.strptime(text, format=TIME_LOCAL_FORMAT, unit="us", error_is_null=True)
+    known = np.asarray(pc.is_valid(parsed).to_numpy(zero_copy_only=False), dtype=bool)
+    if not known.any():
+        return None
+    local = np.asarray(
+        pc.fill_null(parsed.cast(pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    if known.all():
+        return local
+    order = np.argsort(time_us, kind="stable")
+    known_in_order = known[order]
+    source = np.maximum.accumulate(np.where(known_in_order, np.arange(order.size), -1))
+    source[source < 0] = int(np.argmax(known_in_order))
+    offsets = (local - time_us)[order][source]
+    result = np.empty_like(time_us)
+    result[order] = time_us[order] + offsets
+    return result
+
+
+def load_history(
+    data: str | Path,
+    *,
+    station: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    timezone: str | None = None,
+    gap_limit_minutes: float | None = None,
+) -> History:
+    """One station's history between two plant-local dates (both included)."""
+    if start is not None and end is not None and end < start:
+        raise DataError(f"the end date {end} is before the start date {start}")
+    dataset = open_dataset(data)
+    names = dataset.schema.names
+    dates = _date_filter(dataset, start, end)
+    if station is None:
+        stations = station_ids(dataset, dates)
+        if len(stations) > 1:
+            raise DataError(
+                f"the dataset holds {len(stations)} stations; choose one with --station: "
+                + ", ".join(stations)
+            )
+        station = stations[0] if stations else None
+    where = dates
+    if station is not None and "station_id" in names:
+        chosen = _station_filter(dataset, station)
+        where = chosen if where is None else chosen & where
+    columns = [c for c in ("timestamp", "time_local", *POWER_COLUMNS) if c in names]
+    table = dataset.to_table(columns=columns, filter=where)
+    if table.num_rows == 0:
+        if station is not None and station not in station_ids(dataset):
+            raise DataError(
+                f"station {station} is not in the dataset; it holds: "
+                + (", ".join(station_ids(dataset)) or "no station ids")
+            )
+        span = f" between {start or 'the start'} and {end or 'the end'}" if start or end else ""
+        raise DataError(
+            f"the dataset has no power samples{' for station ' + station if station else ''}{span}"
+        )
+    time_us = _timestamps_us(table)
+    wall_clock = _wall_clock_us(table, time_us)
+    history = build_history(
+        time_us,
+        pv_w=_floats(table, "pv_power_w"),
+        load_w=_floats(table, "load_power_w"),
+        grid_power_w=_floats(table, "grid_power_w"),
+        grid_import_w=_floats(table, "grid_import_w"),
+        grid_export_w=_floats(table, "grid_export_w"),
+        battery_power_w=_floats(table, "battery_power_w"),
+        local_us=wall_clock,
+        station_id=station or "",
+        gap_limit_minutes=gap_limit_minutes,
+        local_time_source="UTC (the data has no plant clock)"
+        if wall_clock is None
+        else "plant clock",
+    )
+    if timezone:
+        history = history.in_timezone(timezone)
+    return history

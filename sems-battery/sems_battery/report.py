@@ -1,0 +1,589 @@
+"""An HTML report with PNG plots: what a battery of each size would have done for this house.
+
+Plots are drawn with matplotlib's object API on the Agg canvas, so no display (and no
+global pyplot state) is involved.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from sems_battery.battery import Battery, Strategy
+from sems_battery.economics import Economics
+from sems_battery.errors import ParameterError
+from sems_battery.history import US_PER_HOUR, FloatArray, History
+from sems_battery.simulation import SimulationResult, SizeResult, SweepResult, simulate, sweep
+from sems_battery.tariff import DEFAULT_TARIFF, Tariff
+
+COMPLETE_DAY_HOURS = 23.0
+COLOURS = {
+    "pv": "#f2a900",
+    "load": "#4d4d4d",
+    "import": "#d1495b",
+    "export": "#2e86ab",
+    "battery": "#66a182",
+    "soc": "#7b2cbf",
+}
+MONTH_LABELS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What was written, for callers that want to show or check it."""
+
+    html: Path
+    plots: tuple[Path, ...]
+    sweep_csv: Path
+    hourly_csv: Path
+    recommended: SizeResult | None
+
+
+def _money(value: float | None, currency: str) -> str:
+    return "-" if value is None else f"{value:,.0f} {currency}"
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _amount(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _payback(size: SizeResult) -> str:
+    if size.capacity_kwh == 0:
+        return "-"
+    return _years(size.payback_years)
+
+
+def _years(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f}"
+
+
+def _local_date(local_us: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=local_us // (24 * US_PER_HOUR))
+
+
+def _figure(width: float = 9.0, height: float = 5.0) -> Figure:
+    return Figure(figsize=(width, height), dpi=110, layout="constrained")
+
+
+def plot_capacity(result: SweepResult, knee: SizeResult | None, path: Path) -> None:
+    """Annual savings and self-sufficiency against capacity, the knee marked."""
+    currency = result.tariff.currency
+    capacities = [s.capacity_kwh for s in result.sizes]
+    figure = _figure()
+    savings_axis = figure.add_subplot()
+    savings_axis.plot(
+        capacities,
+        [s.annual_savings for s in result.sizes],
+        marker="o",
+        color=COLOURS["battery"],
+        label=f"annual savings ({currency}/year)",
+    )
+    savings_axis.set_xlabel("usable battery capacity (kWh)")
+    savings_axis.set_ylabel(f"annual savings ({currency}/year)", color=COLOURS["battery"])
+    savings_axis.grid(alpha=0.3)
+    autarky_axis = savings_axis.twinx()
+    autarky_axis.plot(
+        capacities,
+        [100 * s.self_sufficiency_rate for s in result.sizes],
+        marker="s",
+        color=COLOURS["soc"],
+        label="self-sufficiency (%)",
+    )
+    autarky_axis.set_ylabel("self-sufficiency (% of consumption)", color=COLOURS["soc"])
+    autarky_axis.set_ylim(0, 100)
+    handles = savings_axis.get_lines() + autarky_axis.get_lines()
+    if knee is not None:
+        line = savings_axis.axvline(
+            knee.capacity_kwh,
+            color="black",
+            linestyle="--",
+            label=f"knee: {knee.capacity_kwh:g} kWh (diminishing returns beyond)",
+        )
+        savings_axis.annotate(
+            f"{knee.capacity_kwh:g} kWh\n{knee.annual_savings:,.0f} {currency}/yr",
+            xy=(knee.capacity_kwh, knee.annual_savings),
+            xytext=(12, -36),
+            textcoords="offset points",
+            arrowprops={"arrowstyle": "->"},
+        )
+        handles.append(line)
+    savings_axis.legend(handles=handles, loc="lower right")
+    savings_axis.set_title("What each battery size saves, and how much of the house it supplies")
+    savings_axis.set_xlim(left=0)
+    savings_axis.set_ylim(bottom=min(0.0, *(s.annual_savings for s in result.sizes)))
+    figure.savefig(path)
+
+
+def plot_resolution(five_minute: SweepResult, hourly: SweepResult, path: Path) -> None:
+    """The same sweep on 5-minute data and on hourly averages."""
+    currency = five_minute.tariff.currency
+    figure = _figure(10.0, 4.5)
+    savings_axis, autarky_axis = figure.subplots(1, 2)
+    step = f"{five_minute.history.coverage.step_minutes:g}-minute data"
+    for result, label, style in ((five_minute, step, "-"), (hourly, "hourly averages", "--")):
+        capacities = [s.capacity_kwh for s in result.sizes]
+        savings_axis.plot(
+            capacities, [s.annual_savings for s in result.sizes], style, marker="o", label=label
+        )
+        autarky_axis.plot(
+            capacities,
+            [100 * s.self_sufficiency_rate for s in result.sizes],
+            style,
+            marker="o",
+            label=label,
+        )
+    savings_axis.set_title("Annual savings")
+    savings_axis.set_ylabel(f"{currency}/year")
+    autarky_axis.set_title("Self-sufficiency")
+    autarky_axis.set_ylabel("% of consumption")
+    for axis in (savings_axis, autarky_axis):
+        axis.set_xlabel("usable battery capacity (kWh)")
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right")
+    figure.suptitle("How much the answer moves when the history is averaged to hours")
+    figure.savefig(path)
+
+
+def _monthly(keys: np.ndarray, values: FloatArray, months: list[str]) -> FloatArray:
+    index = np.searchsorted(months, keys)
+    return np.bincount(index, weights=values, minlength=len(months)).astype(np.float64)
+
+
+def plot_monthly(simulation: SimulationResult, path: Path) -> None:
+    """Grid import and export per month without and with the recommended battery."""
+    history = simulation.inputs.history
+    keys = history.local_month_key()
+    months = sorted(set(keys.tolist()))
+    size = simulation.battery.capacity_kwh
+    series = {
+        "import": (simulation.baseline.grid_import, simulation.flows.grid_import),
+        "export": (simulation.baseline.grid_export, simulation.flows.grid_export),
+    }
+    figure = _figure(10.0, 6.5)
+    axes = figure.subplots(2, 1, sharex=True)
+    positions = np.arange(len(months))
+    width = 0.4
+    for axis, (name, (without, with_battery)) in zip(axes, series.items(), strict=True):
+        axis.bar(
+            positions - width / 2,
+            _monthly(keys, without, months),
+            width,
+            color=COLOURS[name],
+            alpha=0.45,
+            label="without a battery",
+        )
+        axis.bar(
+            positions + width / 2,
+            _monthly(keys, with_battery, months),
+            width,
+            color=COLOURS[name],
+            label=f"with {size:g} kWh",
+        )
+        axis.set_ylabel("kWh per month")
+        axis.set_title(f"Grid {name}", loc="left")
+        axis.grid(axis="y", alpha=0.3)
+        tallest = max(float(_monthly(keys, without, months).max()), 1e-9)
+        axis.set_ylim(0, tallest * 1.3)  # room for the legend above the bars
+        axis.legend(loc="upper center", ncols=2)
+    covered_days = _monthly(keys, history.duration_h, months) / 24.0
+    labels = []
+    for month, days in zip(months, covered_days, strict=True):
+        label = f"{MONTH_LABELS[int(month[5:7]) - 1]}\n{month[:4]}"
+        in_month = calendar.monthrange(int(month[:4]), int(month[5:7]))[1]
+        if days < in_month - 0.5:
+            label += f"\n{days:.0f} of {in_month} d"
+        labels.append(label)
+    axes[1].set_xticks(positions, labels)
+    figure.suptitle(
+        f"Monthly grid import and export, without and with {size:g} kWh "
+        "(partial months show the days covered)"
+    )
+    figure.savefig(path)
+
+
+def _typical_days(history: History) -> list[tuple[str, dt.date]]:
+    """A representative complete day of the sunniest and of the darkest months."""
+    days = history.local_day()
+    unique_days, index = np.unique(days, return_inverse=True)
+    covered = np.bincount(index, weights=history.duration_h)
+    pv = np.bincount(index, weights=history.pv_kw * history.duration_h)
+    load = np.bincount(index, weights=history.load_kw * history.duration_h)
+    month = unique_days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    complete = covered >= COMPLETE_DAY_HOURS
+    if not complete.any():
+        complete = covered >= covered.max() * 0.9
+    month_pv = {int(m): float(pv[complete & (month == m)].mean()) for m in set(month[complete])}
+    if len(month_pv) < 2:
+        seasons = [("Typical day", set(month_pv))]
+    else:
+        ranked = sorted(month_pv, key=lambda m: month_pv[m])
+        share = max(1, len(ranked) // 4)
+        seasons = [
+            ("Typical summer day (sunniest months)", set(ranked[-share:])),
+            ("Typical winter day (darkest months)", set(ranked[:share])),
+        ]
+    chosen = []
+    for title, months_in_season in seasons:
+        candidates = np.flatnonzero(complete & np.isin(month, list(months_in_season)))
+        pv_mid = float(np.median(pv[candidates])) or 1.0
+        load_mid = float(np.median(load[candidates])) or 1.0
+        distance = np.abs(pv[candidates] / pv_mid - 1) + np.abs(load[candidates] / load_mid - 1)
+        best = candidates[int(np.argmin(distance))]
+        chosen.append((title, unique_days[best].astype(dt.date)))
+    return chosen
+
+
+def plot_typical_days(simulation: SimulationResult, path: Path) -> None:
+    """Power flows and the simulated state of charge over a typical summer and winter day."""
+    history = simulation.inputs.history
+    flows = simulation.flows
+    days = _typical_days(history)
+    figure = _figure(10.0, 4.2 * len(days))
+    axes = np.atleast_1d(figure.subplots(len(days), 1))
+    capacity = simulation.battery.capacity_kwh
+    local_days = history.local_day()
+    for axis, (title, day) in zip(axes, days, strict=True):
+        mask = local_days == np.datetime64(day)
+        hours = (history.local_us[mask] % (24 * US_PER_HOUR)) / US_PER_HOUR
+        duration = history.duration_h[mask]
+        battery_kw = (flows.discharge[mask] - flows.charge[mask]) / duration
+        axis.fill_between(hours, history.pv_kw[mask], color=COLOURS["pv"], alpha=0.35, label="PV")
+        axis.plot(
+            hours, history.load_kw[mask], color=COLOURS["load"], lw=3.0, alpha=0.45, label="load"
+        )
+        axis.plot(
+            hours,
+            flows.grid_import[mask] / duration,
+            color=COLOURS["import"],
+            lw=1.1,
+            label="grid import (with battery)",
+        )
+        axis.plot(
+            hours,
+            flows.grid_export[mask] / duration,
+            color=COLOURS["export"],
+            lw=1.1,
+            label="grid export (with battery)",
+        )
+        axis.plot(
+            hours,
+            battery_kw,
+            color=COLOURS["battery"],
+            lw=1.1,
+            label="battery (+ discharge, - charge)",
+        )
+        axis.axhline(0, color="black", lw=0.6)
+        axis.set_xlim(0, 24)
+        axis.set_xticks(range(0, 25, 3))
+        axis.set_xlabel("local time (h)")
+        axis.set_ylabel("power (kW)")
+        axis.set_title(f"{title}: {day:%a %d %b %Y}", loc="left")
+        axis.grid(alpha=0.3)
+        soc_axis = axis.twinx()
+        soc = 100 * flows.stored_end[mask] / capacity if capacity > 0 else np.zeros(hours.size)
+        soc_axis.plot(
+            hours,
+            soc,
+            color=COLOURS["soc"],
+            lw=2.0,
+            linestyle="--",
+            label="state of charge (right)",
+        )
+        soc_axis.set_ylim(0, 105)
+        soc_axis.set_ylabel("state of charge (%)", color=COLOURS["soc"])
+        handles, names = axis.get_legend_handles_labels()
+        soc_handles, soc_names = soc_axis.get_legend_handles_labels()
+    figure.legend(
+        handles + soc_handles, names + soc_names, loc="outside lower center", ncols=3, fontsize=9
+    )
+    figure.suptitle(f"A {capacity:g} kWh battery on typical days")
+    figure.savefig(path)
+
+
+def _table(rows: list[list[str]], header: list[str], highlight: int | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for number, row in enumerate(rows):
+        cells = "".join(f"<td>{html.escape(c)}</td>" for c in row)
+        mark = ' class="marked"' if number == highlight else ""
+        body.append(f"<tr{mark}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _sweep_rows(result: SweepResult) -> list[list[str]]:
+    return [
+        [
+            f"{s.capacity_kwh:g}",
+            f"{s.charge_power_kw:g}",
+            f"{s.grid_import_kwh:,.0f}",
+            f"{s.grid_export_kwh:,.0f}",
+            _percent(s.self_consumption_rate),
+            _percent(s.self_sufficiency_rate),
+            f"{s.equivalent_full_cycles:.0f}",
+            f"{s.losses_kwh:,.0f}",
+            _amount(s.cost_with),
+            _amount(s.annual_savings),
+            _payback(s),
+            _amount(s.net_present_value),
+        ]
+        for s in result.sizes
+    ]
+
+
+def _sweep_header(currency: str) -> list[str]:
+    return [
+        "kWh",
+        "kW",
+        "import kWh/yr",
+        "export kWh/yr",
+        "self-consumption",
+        "self-sufficiency",
+        "cycles/yr",
+        "losses kWh/yr",
+        f"cost/yr ({currency})",
+        f"savings/yr ({currency})",
+        "payback (yr)",
+        f"net present value ({currency})",
+    ]
+
+
+def _coverage_text(history: History) -> str:
+    coverage = history.coverage
+    first = _local_date(int(history.local_us[0]))
+    last = _local_date(int(history.local_us[-1]))
+    share = coverage.covered_hours / coverage.span_hours
+    lines = [
+        f"History from {first} to {last} (plant-local days): {coverage.covered_days:.1f} days "
+        f"covered, {share:.1%} of the span, at a {coverage.step_minutes:g}-minute step.",
+    ]
+    if coverage.gaps:
+        longest = max(coverage.gaps, key=lambda gap: gap.hours)
+        lines.append(
+            f"{len(coverage.gaps)} gaps longer than {coverage.gap_limit_minutes:g} minutes "
+            f"({coverage.lost_hours:.1f} h in all; the longest {longest.hours:.1f} h from "
+            f"{longest.start:%Y-%m-%d %H:%M} UTC) were left out, not filled."
+        )
+    factor = coverage.annualisation_factor
+    if abs(factor - 1) > 0.005:
+        months = sorted(set(history.local_month().tolist()))
+        lines.append(
+            f"Every figure is per year: totals over the {coverage.covered_days:.1f} covered days "
+            f"are multiplied by {factor:.3f}. "
+            + (
+                "The covered months are "
+                + ", ".join(MONTH_LABELS[m - 1] for m in months)
+                + ", so the seasons missing from the history are missing from the answer too."
+                if len(months) < 12
+                else "All twelve months are present."
+            )
+        )
+    else:
+        lines.append("The history covers a full year: figures are its totals.")
+    lines.append(f"Local time (for tariffs and plots): {history.local_time_source}.")
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+
+
+def _assumptions(
+    battery: Battery, tariff: Tariff, strategy: Strategy, economics: Economics, default_tariff: bool
+) -> str:
+    power = f"{battery.c_rate:g} kW per kWh of capacity"
+    if battery.charge_power_kw is not None or battery.discharge_power_kw is not None:
+        power = f"{battery.charge_kw:g} kW charge / {battery.discharge_kw:g} kW discharge"
+    items = [
+        f"Battery: usable capacity as listed; power {power}; efficiency "
+        f"{battery.charge_efficiency:.1%} charging x "
+        f"{battery.discharge_efficiency:.1%} discharging "
+        f"(round trip {battery.round_trip:.1%}); reserve {battery.min_soc:.0%}; self-discharge "
+        f"{battery.self_discharge_per_month:.1%} per month; starts at "
+        f"{battery.start_share:.0%}.",
+        "Tariff: "
+        + tariff.describe()
+        + (" (the built-in example: pass --tariff with your own prices)" if default_tariff else ""),
+        f"Strategy: {strategy.name}"
+        + (
+            " (charges from the grid in cheap intervals, reading the next "
+            f"{strategy.lookahead_hours:g} h of the history: a perfect forecast, so an upper bound)"
+            if strategy.name == "time-of-use"
+            else " (charge from PV surplus, discharge to cover demand)"
+        ),
+        f"Economics: {economics.price_per_kwh:g} {tariff.currency} per kWh plus "
+        f"{economics.installation_cost:g} {tariff.currency} installation; "
+        f"{economics.lifetime_years} years; discount rate {economics.discount_rate:.1%}; "
+        f"capacity fade {economics.capacity_fade_per_year:.1%} per year; energy price growth "
+        f"{economics.price_growth_per_year:.1%} per year. Payback is simple: investment / "
+        "first-year "
+        "savings.",
+    ]
+    return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
+
+
+def _headline(result: SweepResult, knee: SizeResult | None) -> str:
+    currency = result.tariff.currency
+    baseline = result.sizes[0] if result.sizes[0].capacity_kwh == 0 else None
+    parts = []
+    if knee is not None:
+        before = (
+            f" (from {_percent(baseline.self_sufficiency_rate)} without a battery)"
+            if baseline
+            else ""
+        )
+        parts.append(
+            f"Diminishing returns set in at about {knee.capacity_kwh:g} kWh: it would save "
+            f"{_money(knee.annual_savings, currency)} a year and cover "
+            f"{_percent(knee.self_sufficiency_rate)} of consumption{before}; payback "
+            f"{_years(knee.payback_years)} years, net present value "
+            f"{_money(knee.net_present_value, currency)}."
+        )
+    best = result.best_value
+    if best is None:
+        parts.append(
+            "At the assumed battery price no size repays itself within its lifetime "
+            "(every net present value is negative)."
+        )
+    else:
+        parts.append(
+            f"The highest net present value is at {best.capacity_kwh:g} kWh: "
+            f"{_money(best.net_present_value, currency)}."
+        )
+    return "".join(f"<p class=headline>{html.escape(p)}</p>" for p in parts)
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.8em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; } tr.marked td { background: #fff3c4; font-weight: bold; }
+img { max-width: 100%; border: 1px solid #eee; } .headline { font-size: 1.1em; }
+.notes li { color: #8a4b00; }
+"""
+
+
+def write_report(
+    history: History,
+    out_dir: str | Path,
+    capacities: list[float],
+    *,
+    battery: Battery | None = None,
+    tariff: Tariff | None = None,
+    strategy: Strategy | None = None,
+    economics: Economics | None = None,
+) -> Report:
+    """Sweep at the data's resolution and at hourly averages, simulate the knee, write it all."""
+    default_tariff = tariff is None
+    tariff = tariff or DEFAULT_TARIFF
+    battery = battery or Battery(0.0)
+    strategy = strategy or Strategy()
+    economics = economics or Economics()
+    capacities = sorted({0.0, *capacities})
+    if len(capacities) < 3:
+        raise ParameterError("a report needs at least two battery sizes above 0 kWh")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    options = {"battery": battery, "tariff": tariff, "strategy": strategy, "economics": economics}
+    result = sweep(history, capacities, **options)  # type: ignore[arg-type]
+    hourly = sweep(result.history.averaged(60), capacities, **options)  # type: ignore[arg-type]
+    knee = result.knee
+    recommended = knee or result.best_value or result.sizes[-1]
+    sweep_csv, hourly_csv = out / "sweep.csv", out / "sweep-hourly.csv"
+    result.write_csv(sweep_csv)
+    hourly.write_csv(hourly_csv)
+    result.write_json(out / "sweep.json")
+
+    plots = [out / "capacity.png", out / "monthly.png", out / "typical-days.png"]
+    plots.append(out / "resolution.png")
+    plot_capacity(result, knee, plots[0])
+    simulation = simulate(
+        result.history,
+        battery.sized(recommended.capacity_kwh),
+        tariff=tariff,
+        strategy=strategy,
+        economics=economics,
+    )
+    plot_monthly(simulation, plots[1])
+    plot_typical_days(simulation, plots[2])
+    plot_resolution(result, hourly, plots[3])
+
+    currency = tariff.currency
+    marked = result.sizes.index(recommended)
+    comparison_rows = [
+        [
+            f"{five.capacity_kwh:g}",
+            _percent(five.self_sufficiency_rate),
+            _percent(hour.self_sufficiency_rate),
+            _percent(five.self_consumption_rate),
+            _percent(hour.self_consumption_rate),
+            _amount(five.annual_savings),
+            _amount(hour.annual_savings),
+            _payback(five),
+            _payback(hour),
+        ]
+        for five, hour in zip(result.sizes, hourly.sizes, strict=True)
+    ]
+    step = f"{history.coverage.step_minutes:g} min"
+    comparison_header = [
+        "kWh",
+        f"self-sufficiency {step}",
+        "hourly",
+        f"self-consumption {step}",
+        "hourly",
+        f"savings/yr {step} ({currency})",
+        "hourly",
+        f"payback {step}",
+        "hourly",
+    ]
+    baseline_five, baseline_hour = result.sizes[0], hourly.sizes[0]
+    hourly_pick = hourly.sizes[marked]
+    shift = (
+        f" At {recommended.capacity_kwh:g} kWh hourly averages put the savings at "
+        f"{_money(hourly_pick.annual_savings, currency)} a year instead of "
+        f"{_money(recommended.annual_savings, currency)} "
+        f"({hourly_pick.annual_savings / recommended.annual_savings - 1:+.0%})."
+        if recommended.annual_savings > 0
+        else ""
+    )
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in history.notes)
+    station = html.escape(history.station_id or "the plant")
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Would a battery pay off? {station}</title><style>{STYLE}</style></head><body>
+<h1>Would a home battery pay off? Station {station}</h1>
+{_headline(result, knee)}
+<h2>The data</h2>
+{_coverage_text(result.history)}
+{f'<ul class="notes">{notes}</ul>' if notes else ""}
+<h2>Assumptions</h2>
+{_assumptions(battery, tariff, strategy, economics, default_tariff)}
+<h2>Savings and self-sufficiency by size</h2>
+<img src="capacity.png" alt="Annual savings and self-sufficiency against battery capacity">
+{_table(_sweep_rows(result), _sweep_header(currency), marked)}
+<p>All figures per year. Highlighted: the size used in the plots below. The full table, with
+more columns, is in <a href="sweep.csv">sweep.csv</a>
+(hourly: <a href="sweep-hourly.csv">sweep-hourly.csv</a>).</p>
+<h2>Month by month with {recommended.capacity_kwh:g} kWh</h2>
+<img src="monthly.png" alt="Monthly grid import and export without and with the battery">
+<h2>Typical days with {recommended.capacity_kwh:g} kWh</h2>
+<img src="typical-days.png"
+ alt="PV, load, grid and state of charge on a typical summer and winter day">
+<h2>Five-minute data against hourly averages</h2>
+<p>A spreadsheet of hourly values nets out the minutes when the house draws more than the
+panels give and the minutes when it is the other way round. The same history averaged to
+hours gives, without a battery, {_percent(baseline_hour.self_sufficiency_rate)} self-sufficiency
+instead of {_percent(baseline_five.self_sufficiency_rate)}.{html.escape(shift)}</p>
+<img src="resolution.png" alt="Savings and self-sufficiency at 5-minute and hourly resolution">
+{_table(comparison_rows, comparison_header, marked)}
+</body></html>
+"""
+    html_path = out / "report.html"
+    html_path.write_text(body, encoding="utf-8")
+    return Report(html_path, tuple(plots), sweep_csv, hourly_csv, recommended)
