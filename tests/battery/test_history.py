@@ -13,7 +13,8 @@ from sems_battery import DataError, ParameterError, build_history
 from sems_battery.history import History
 
 MINUTE_US = 60_000_000
-SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sems" / "legacy_plant_power_chart.json"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sems-samples"
+SAMPLE = SAMPLES / "legacy_plant_power_chart.json"
 
 
 def minutes(*values: float) -> np.ndarray:
