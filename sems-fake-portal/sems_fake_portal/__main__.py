@@ -1,0 +1,3 @@
+from sems_fake_portal.cli import main
+
+main()

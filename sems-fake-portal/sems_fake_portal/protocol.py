@@ -1,0 +1,108 @@
+"""What goes over the wire: paths, result codes, password hash, request signature, envelopes.
+
+Paths and codes follow `shared/sems-api.md`; where it is silent the choice and its public
+source are documented in this package's README.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from typing import Any
+
+# SEMS+ -----------------------------------------------------------------------------------
+SEMSPLUS_LOGIN_PATH = "/web/sems/sems-user/api/v1/auth/cross-login"
+# Data calls go to the regional gateway the login names: {url}/{region}-gateway/web/sems.
+SEMSPLUS_GATEWAY_TEMPLATE = "/{region}-gateway/web/sems"
+SEMSPLUS_NON_REGIONAL_BASE = "/web/sems"
+SEMSPLUS_ENDPOINTS = {
+    "/sems-plant/api/v1/hems/power/statisticsAndPreV2": "semsplus.power_curve",
+    "/sems-plant/api/stations/statistics": "semsplus.statistics",
+    "/sems-plant/api/portal/stations/page": "semsplus.station_list",
+    "/sems-plant/api/portal/stations/basic/info": "semsplus.station_detail",
+    "/sems-plant/api/app/v2/stations/basic/info": "semsplus.station_detail",
+    "/sems-plant/api/stations/flow": "semsplus.station_flow",
+}
+
+SEMSPLUS_OK = "00000"
+SEMSPLUS_SESSION_LOST = "C0602"
+SEMSPLUS_UNAUTHORIZED = "A0301"
+SEMSPLUS_WRONG_PASSWORD = "A0210"
+SEMSPLUS_NO_PERMISSION = "A0312"
+AUTH_EXPIRED = "100002"
+PARAMETER_ERROR = "100004"
+SYSTEM_ERROR = "100000"
+RATE_LIMITED = "GY0429"
+BAD_STATISTICS_DIMENSION = "S0327"
+
+# Legacy ----------------------------------------------------------------------------------
+LEGACY_LOGIN_PATH = "/api/v2/Common/CrossLogin"
+LEGACY_BASE_TEMPLATE = "/legacy-{region}/api/"
+LEGACY_ENDPOINTS = {
+    "v2/Charts/GetPlantPowerChart": "legacy.power_chart",
+    "v3/PowerStation/GetMonitorDetailByPowerstationId": "legacy.monitor_detail",
+    "v2/PowerStation/GetMonitorDetailByPowerstationId": "legacy.monitor_detail",
+    "v2/HistoryData/QueryPowerStationByHistory": "legacy.station_list",
+}
+LEGACY_NO_ACCESS = 100001
+LEGACY_AUTH_EXPIRED = 100002
+LEGACY_PARAMETER_ERROR = 100004
+LEGACY_WRONG_PASSWORD = 100005
+
+CONTROL_PREFIX = "/_fake/"
+
+
+def semsplus_password_hash(password: str) -> str:
+    """What SEMS+ expects in `pwd`: base64 of the lower-case hex MD5 of the password."""
+    digest = hashlib.md5(password.encode(), usedforsecurity=False).hexdigest()
+    return base64.b64encode(digest.encode()).decode()
+
+
+def semsplus_signature(milliseconds: int, uid: str, token: str) -> str:
+    """The X-Signature header: base64(sha256hex("{ms}@{uid}@{token}") + "@" + ms)."""
+    digest = hashlib.sha256(f"{milliseconds}@{uid}@{token}".encode()).hexdigest()
+    return base64.b64encode(f"{digest}@{milliseconds}".encode()).decode()
+
+
+def parse_signature(header: str) -> tuple[str, int] | None:
+    """(sha256 hex, ms) from an X-Signature header, or None when it is not one."""
+    try:
+        decoded = base64.b64decode(header.encode(), validate=True).decode()
+        digest, milliseconds = decoded.rsplit("@", 1)
+        return digest, int(milliseconds)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def trace_id() -> str:
+    return uuid.uuid4().hex
+
+
+def semsplus_ok(data: Any, description: str = "success") -> dict[str, Any]:
+    return {"code": SEMSPLUS_OK, "description": description, "traceId": trace_id(), "data": data}
+
+
+def semsplus_error(code: str, description: str, translation: str | None = None) -> dict[str, Any]:
+    """The SEMS+ failure envelope (HTTP 200), shaped like the captured 100004 and S0327."""
+    body: dict[str, Any] = {"code": code, "description": description}
+    if translation:
+        body["translationCode"] = translation
+        body["errorMsg"] = description
+    body["traceId"] = trace_id()
+    return body
+
+
+def legacy_envelope(
+    data: Any, *, code: int | str = "0", msg: str = "success", para: str | None = None
+) -> dict[str, Any]:
+    """The legacy envelope; `hasError` stays false even on failures, as captured."""
+    return {
+        "language": "en",
+        "function": None,
+        "hasError": False,
+        "msg": msg,
+        "code": code,
+        "data": data,
+        "components": {"para": para, "langVer": 179, "timeSpan": 0, "msgSocketAdr": None},
+    }
