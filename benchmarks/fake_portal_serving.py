@@ -97,9 +97,10 @@ def main() -> None:
     with FakePortal(now=now) as portal, requests.Session() as session:
         login_data = login(session, portal)
         single, size, points = fetch_window(session, login_data, date(YEAR, 6, 2), date(YEAR, 6, 8))
+        server = portal.requests_for("semsplus.power_curve")[-1].duration_ms
         print(
-            f"one 7-day window at {SCALE} min, cold cache: {single * 1000:.1f} ms, "
-            f"{size / 1e6:.2f} MB, {points} points per item"
+            f"one 7-day window at {SCALE} min, cold cache: {single * 1000:.1f} ms round trip "
+            f"({server:.1f} ms server side), {size / 1e6:.2f} MB, {points} points per item"
         )
     with FakePortal(now=now) as portal, requests.Session() as session:
         login_data = login(session, portal)
@@ -112,12 +113,16 @@ def main() -> None:
                 timings.append(elapsed)
                 total_points += points
             wall = time.perf_counter() - started
+            served = [
+                r.duration_ms for r in portal.requests_for("semsplus.power_curve")[-len(timings) :]
+            ]
             print(
                 f"station-year {YEAR} ({label} cache): {len(timings)} windows, "
                 f"{total_points} points per item, {wall:.2f} s wall, "
                 f"{time.process_time() - cpu:.2f} s CPU (client and server), per window "
                 f"median {statistics.median(timings) * 1000:.1f} ms, "
-                f"max {max(timings) * 1000:.1f} ms"
+                f"max {max(timings) * 1000:.1f} ms round trip; server side median "
+                f"{statistics.median(served):.1f} ms, max {max(served):.1f} ms"
             )
 
 

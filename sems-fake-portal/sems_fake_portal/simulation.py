@@ -388,7 +388,8 @@ class Simulator:
 
     MAX_MERGE_DAYS = 64
 
-    def __init__(self, cached_days: int = 1024) -> None:
+    def __init__(self, cached_days: int = 400) -> None:
+        # 400 days hold a station-year backfill; a day of curves takes about 100 kB.
         self._cached_days = cached_days
         self._inputs: OrderedDict[tuple[Station, date], tuple[DayGrid, IntArray, IntArray]] = (
             OrderedDict()

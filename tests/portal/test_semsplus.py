@@ -307,6 +307,20 @@ def test_missing_series_can_come_as_all_null(
         assert len(values) == 288 and all(p["power"] is None for p in values)
 
 
+def test_curve_request_and_answer_follow_the_reported_schema(
+    semsplus: SemsPlusSession, portal: FakePortal, sample: Callable[[str], Any]
+) -> None:
+    schema = sample("semsplus_power_curve_schema.json")
+    semsplus.power_curve(DEMO_STATION_ID, date(2026, 6, 1), date(2026, 6, 1))
+    assert set(portal.requests[-1].body) == set(schema["request"])
+    schema_entry = schema["response"]["data"]["dataList"][0]
+    schema_point = schema_entry["statisticsList"][0]
+    answer = semsplus.power_curve(DEMO_STATION_ID, date(2026, 6, 1), date(2026, 6, 1)).json()
+    for entry in answer["data"]["dataList"]:
+        assert set(schema_entry) - {"statisticsList"} <= set(entry)
+        assert all(set(schema_point) <= set(point) for point in entry["powerData"])
+
+
 def test_points_array_name_is_an_option(
     fake_portal_factory: Callable[..., FakePortal], fixed_now: datetime
 ) -> None:
