@@ -590,6 +590,8 @@ def test_station_detail_carries_the_metadata(
     assert detail["gridStatus"] == "1"
     hidden = semsplus.post(f"{STATION_DETAIL_PATH}?stationId={pv_only_station.id}", {}).json()
     assert "timeZone" not in hidden["data"] and "gridStatus" not in hidden["data"]
+    assert hidden["data"]["stationTimeSpan"] == -1.0  # Vienna: UTC+1 in winter
+    assert detail["stationTimeSpan"] == -1.0
     assert hidden["data"]["batteryCapacity"] == 0.0
     app_path = "/sems-plant/api/app/v2/stations/basic/info"
     assert semsplus.post(app_path, {"stationId": DEMO_STATION_ID}).json()["data"] == detail
