@@ -291,12 +291,12 @@ def test_plants_without_battery_or_meter_omit_those_items(
 
 def test_missing_series_can_come_as_all_null(
     fake_portal_factory: Callable[..., FakePortal],
-    test_account: Account,
+    account_under_test: Account,
     fixed_now: datetime,
     meter_only_station: Station,
 ) -> None:
     portal = fake_portal_factory(
-        accounts=[test_account], now=fixed_now, options=PortalOptions(missing_series="null")
+        accounts=[account_under_test], now=fixed_now, options=PortalOptions(missing_series="null")
     )
     session = SemsPlusSession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
     session.login()
