@@ -337,6 +337,9 @@ def semsplus_station_detail(station: Station) -> dict[str, Any]:
         "createTime": f"{station.created.isoformat()}T09:00:00",
         "hasMeter": station.has_meter,
         "permissions": ["STATION_VIEW"],
+        # Minus the standard-time UTC offset, like legacy `time_span` and the
+        # `stationTimeSpan` of SEMS+ alarm rows: all a client gets when the zone is hidden.
+        "stationTimeSpan": legacy_time_span(station, station.created),
     }
     if station.has_battery:
         detail["gridStatus"] = "1"

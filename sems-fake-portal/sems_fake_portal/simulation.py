@@ -9,6 +9,7 @@ state at midnight is found by simulating back until every possible history has m
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
@@ -151,9 +152,14 @@ def daily_cloudiness(station: Station, day: date) -> float:
     base = 0.52 + 0.2 * season
     ordinal = day.toordinal()
     # Weather persists: today's anomaly leans on yesterday's and tomorrow's draws.
-    draws = [rng_for("weather", cell, ordinal + shift).standard_normal() for shift in (-1, 0, 1)]
+    draws = [_weather_draw(cell, ordinal + shift) for shift in (-1, 0, 1)]
     anomaly = 0.25 * draws[0] + 0.5 * draws[1] + 0.25 * draws[2]
     return float(np.clip(base + 0.4 * anomaly, 0.02, 0.98))
+
+
+@functools.lru_cache(maxsize=65536)
+def _weather_draw(cell: tuple[int, int], ordinal: int) -> float:
+    return float(rng_for("weather", cell, ordinal).standard_normal())
 
 
 def cloud_cover(station: Station, day: date, length: int, cloudiness: float) -> FloatArray:
@@ -193,13 +199,21 @@ def _bump(hours: FloatArray, centre: float, width: float) -> FloatArray:
     return np.exp(-0.5 * ((hours - centre) / width) ** 2)
 
 
+@functools.lru_cache(maxsize=4096)
+def _household(station_id: str) -> tuple[float, float, float, float]:
+    """Base load, morning and evening peak (W) and fridge phase: one household per plant."""
+    household = rng_for("household", station_id)
+    return (
+        household.uniform(120, 240),
+        household.uniform(300, 650),
+        household.uniform(450, 900),
+        household.uniform(0, 2 * math.pi),
+    )
+
+
 def load_power(station: Station, grid: DayGrid) -> FloatArray:
     """Household consumption: base load, fridge, daily peaks and appliance runs."""
-    household = rng_for("household", station.id)
-    base = household.uniform(120, 240)
-    morning_amp = household.uniform(300, 650)
-    evening_amp = household.uniform(450, 900)
-    fridge_phase = household.uniform(0, 2 * math.pi)
+    base, morning_amp, evening_amp, fridge_phase = _household(station.id)
 
     rng = rng_for("load", station.id, grid.day.toordinal())
     weekend = grid.day.weekday() >= 5

@@ -66,15 +66,17 @@ def meter_only_station() -> Station:
 
 
 @pytest.fixture
-def test_account(pv_only_station: Station, meter_only_station: Station) -> Account:
+def account_under_test(pv_only_station: Station, meter_only_station: Station) -> Account:
     return Account(
         DEMO_ACCOUNT, DEMO_PASSWORD, [demo_station(), pv_only_station, meter_only_station]
     )
 
 
 @pytest.fixture
-def portal(fake_portal_factory: Callable[..., FakePortal], test_account: Account) -> FakePortal:
-    return fake_portal_factory(accounts=[test_account], now=FIXED_NOW)
+def portal(
+    fake_portal_factory: Callable[..., FakePortal], account_under_test: Account
+) -> FakePortal:
+    return fake_portal_factory(accounts=[account_under_test], now=FIXED_NOW)
 
 
 @pytest.fixture

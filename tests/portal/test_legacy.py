@@ -14,6 +14,7 @@ from sems_fake_portal import (
     DEMO_ACCOUNT,
     DEMO_PASSWORD,
     DEMO_STATION_ID,
+    Account,
     FakePortal,
     Station,
     demo_station,
@@ -171,10 +172,10 @@ def test_monitor_detail_carries_the_metadata(
     assert answer["data"]["kpi"]["power"] > 0  # today's generation so far
 
 
-def test_station_list(legacy: LegacySession, test_account: Any) -> None:
+def test_station_list(legacy: LegacySession, account_under_test: Account) -> None:
     answer = legacy.post("v2/HistoryData/QueryPowerStationByHistory", {}).json()
     rows = answer["data"]["list"]
-    assert [row["id"] for row in rows] == [s.id for s in test_account.stations]
+    assert [row["id"] for row in rows] == [s.id for s in account_under_test.stations]
     assert rows[0]["pw_name"] == demo_station().name
 
 

@@ -291,12 +291,12 @@ def test_plants_without_battery_or_meter_omit_those_items(
 
 def test_missing_series_can_come_as_all_null(
     fake_portal_factory: Callable[..., FakePortal],
-    test_account: Account,
+    account_under_test: Account,
     fixed_now: datetime,
     meter_only_station: Station,
 ) -> None:
     portal = fake_portal_factory(
-        accounts=[test_account], now=fixed_now, options=PortalOptions(missing_series="null")
+        accounts=[account_under_test], now=fixed_now, options=PortalOptions(missing_series="null")
     )
     session = SemsPlusSession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
     session.login()
@@ -590,6 +590,8 @@ def test_station_detail_carries_the_metadata(
     assert detail["gridStatus"] == "1"
     hidden = semsplus.post(f"{STATION_DETAIL_PATH}?stationId={pv_only_station.id}", {}).json()
     assert "timeZone" not in hidden["data"] and "gridStatus" not in hidden["data"]
+    assert hidden["data"]["stationTimeSpan"] == -1.0  # Vienna: UTC+1 in winter
+    assert detail["stationTimeSpan"] == -1.0
     assert hidden["data"]["batteryCapacity"] == 0.0
     app_path = "/sems-plant/api/app/v2/stations/basic/info"
     assert semsplus.post(app_path, {"stationId": DEMO_STATION_ID}).json()["data"] == detail
