@@ -512,7 +512,9 @@ class LegacyClient(SemsClient):
         )
 
     def station_list(self) -> Mapping[str, Any]:
-        return self.call("PowerStation/GetPowerStationIdByOwner", {}, what="Legacy station list")
+        return self.call(
+            "v2/HistoryData/QueryPowerStationByHistory", {}, what="Legacy station list"
+        )
 
     def monitor_detail(self, station_id: str) -> Mapping[str, Any]:
         return self.call(

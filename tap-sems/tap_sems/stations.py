@@ -133,7 +133,8 @@ def legacy_utc_offset_hours(record: Record) -> float | None:
 
 
 def parse_legacy_station_list(payload: Any) -> list[str]:
-    """GetPowerStationIdByOwner: `data` is one id, a list of ids, or a list of objects."""
+    """QueryPowerStationByHistory (`data.list` of stations); also the shapes of
+    GetPowerStationIdByOwner (`data` is one id or a list), which some accounts answer."""
     if not isinstance(payload, Mapping):
         raise PayloadError("station list: expected a JSON object")
     code = str(payload.get("code", "")).strip()

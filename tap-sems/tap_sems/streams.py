@@ -15,7 +15,7 @@ import typing as t
 from collections.abc import Iterable, Iterator
 
 from singer_sdk import Stream
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_sems import schemas
 from tap_sems.backends import Window
