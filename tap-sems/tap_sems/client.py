@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import msgspec
 import requests
 
 SUCCESS_CODES = frozenset({"0", "00000"})
@@ -243,8 +244,8 @@ class SemsClient(abc.ABC):
             if response.status_code == 401:
                 return Answer(401, {"code": "HTTP 401"})
             try:
-                payload = response.json()
-            except ValueError:
+                payload = msgspec.json.decode(response.content)
+            except msgspec.DecodeError:
                 problem = f"malformed JSON in the answer (HTTP {response.status_code})"
                 continue
             if not isinstance(payload, Mapping):

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from operator import is_not
 from typing import Any
 
 from tap_sems.timeutil import DayClock, NonexistentLocalTimeError
@@ -54,14 +56,63 @@ class PayloadError(ValueError):
     """A payload that is not the shape SEMS is known to send."""
 
 
-@dataclass
-class Series:
-    """One named series of a day curve, as (wall time, value) in portal order."""
+POINT_KEYS = frozenset({"tp", "power", "isCE"})
+Key = tuple[str, int]  # (wall-time text, occurrence)
 
-    key: str
-    target: str | None  # record field, or None to keep it under `extra`
-    scale: float
-    points: list[tuple[dt.datetime, float | None, dict[str, Any] | None]]
+
+class Curve:
+    """The series of one curve as columns keyed by (wall-time text, occurrence).
+
+    The n-th appearance of a wall time within one series is the n-th instant with that
+    wall time, which keeps both passes of the repeated autumn hour apart. Columns are
+    built with comprehensions and joined per instant only once, when records are made:
+    a station-year is three quarters of a million points.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[Key, None] = {}  # every instant, in first-seen order
+        self.fields: dict[str, dict[Key, Any]] = {}  # record field -> values
+        self.extras: dict[str, dict[Key, Any]] = {}  # `extra` label -> values
+
+    def add(self, name: str, target: str | None, stamps: list[str], values: list[Any]) -> list[Key]:
+        """Add series `name` (record field `target`, or `extra`); returns its keys."""
+        if len(set(stamps)) == len(stamps):
+            keys = list(zip(stamps, [0] * len(stamps), strict=True))
+        else:
+            seen: dict[str, int] = {}
+            keys = []
+            for stamp in stamps:
+                seen[stamp] = seen[stamp] + 1 if stamp in seen else 0
+                keys.append((stamp, seen[stamp]))
+        self.keys.update(dict.fromkeys(keys))
+        column = dict(zip(keys, values, strict=True))
+        if target is None:
+            self.extras[name] = column
+        else:
+            self.fields[target] = column
+        return keys
+
+    def add_extra(self, label: str, keys: list[Key], values: list[Any]) -> None:
+        self.extras[label] = dict(zip(keys, values, strict=True))
+
+
+def scaled(values: list[Any], scale: float) -> list[Any]:
+    """Power in W; SEMS+ kW values have three decimals, so W are whole after rounding."""
+    if scale == 1.0:
+        return values
+    return [None if v is None else round(v * scale, 3) for v in values]
+
+
+NUMBER_TYPES = frozenset({float, int, type(None)})
+
+
+def numbers(values: list[Any], what: str) -> list[Any]:
+    """Check (and where needed convert) a column of portal numbers."""
+    if set(map(type, values)) <= NUMBER_TYPES and math.isfinite(
+        sum(filter(partial(is_not, None), values))
+    ):
+        return values
+    return [to_number(v, f"{what} point {i}") for i, v in enumerate(values)]
 
 
 @dataclass
@@ -76,6 +127,10 @@ def to_number(value: Any, what: str) -> float | None:
     """SEMS numbers arrive as numbers, numeric strings, "" or null."""
     if value is None:
         return None
+    if type(value) is float:  # the common case first: this runs for every point
+        if not math.isfinite(value):
+            raise PayloadError(f"{what}: expected a finite number, got {value!r}")
+        return value
     if isinstance(value, bool):
         raise PayloadError(f"{what}: expected a number, got {value!r}")
     if isinstance(value, int | float):
@@ -131,43 +186,55 @@ def check_success(payload: Any, what: str) -> Mapping[str, Any]:
 # ---- SEMS+ ---------------------------------------------------------------------------
 
 
-def semsplus_series(data: Mapping[str, Any]) -> list[Series]:
-    """The series of a statisticsAndPreV2 `data` object, markers removed."""
+def semsplus_curve(data: Mapping[str, Any]) -> Curve:
+    """The series of a statisticsAndPreV2 `data` object; markers removed."""
     entries = data.get("dataList")
     if not isinstance(entries, list):
         raise PayloadError(f"'dataList' is {type(entries).__name__}, expected a list")
-    result = []
+    curve = Curve()
     for index, entry in enumerate(entries):
         if not isinstance(entry, Mapping) or not isinstance(entry.get("item"), str):
             raise PayloadError(f"dataList[{index}] has no 'item' name")
-        key = entry["item"]
+        name = entry["item"]
         points = entry.get("powerData", entry.get("statisticsList"))
         if points is None:
             points = []
         if not isinstance(points, list):
-            raise PayloadError(f"series '{key}': points are {type(points).__name__}, not a list")
-        target = SEMSPLUS_CURVE_FIELDS.get(key)
-        if target == "battery_soc_pct" or target is None:
-            scale = 1.0
-        else:
-            scale = power_scale(entry.get("unit"), key, default_unit="kW")
-        parsed: list[tuple[dt.datetime, float | None, dict[str, Any] | None]] = []
+            raise PayloadError(f"series '{name}': points are {type(points).__name__}, not a list")
         for position, point in enumerate(points):
-            what = f"series '{key}' point {position}"
-            if not isinstance(point, Mapping):
-                raise PayloadError(f"{what} is not an object")
-            if point.get("isCE"):
-                continue
-            wall = parse_wall_time(point.get("tp"), what)
-            value = to_number(point.get("power"), what)
-            details = {
-                name: extra
-                for name, extra in point.items()
-                if name not in ("tp", "power", "isCE") and extra not in (None, "")
-            }
-            parsed.append((wall, value, details or None))
-        result.append(Series(key, target, scale, parsed))
-    return result
+            if type(point) is not dict:
+                raise PayloadError(f"series '{name}' point {position} is not an object")
+        real = [point for point in points if not point.get("isCE")]
+        stamps = [point.get("tp") for point in real]
+        for position, stamp in enumerate(stamps):
+            if type(stamp) is not str:
+                raise PayloadError(f"series '{name}' point {position}: 'tp' is {stamp!r}")
+        values = numbers([point.get("power") for point in real], f"series '{name}'")
+        target = SEMSPLUS_CURVE_FIELDS.get(name)
+        if target is not None and target != "battery_soc_pct":
+            values = scaled(values, power_scale(entry.get("unit"), name, default_unit="kW"))
+        keys = curve.add(name, target, stamps, values)
+        details = set().union(*(point.keys() for point in real if len(point) > 2)) - POINT_KEYS
+        for detail, column in point_attributes(real, details).items():
+            curve.add_extra(f"{name}.{detail}", keys, column)
+    return curve
+
+
+def point_attributes(points: list[dict[str, Any]], names: set[str]) -> dict[str, list[Any]]:
+    """Columns of the attributes SEMS+ puts on points besides tp and power.
+
+    On sell/buy points these are `price` (usually "") and `currency`. Empty values carry
+    nothing; the currency is the unit of a price, so it is kept only where there is one
+    (the station's currency is in the `stations` stream).
+    """
+    columns = {name: [point.get(name) for point in points] for name in sorted(names)}
+    currency = columns.pop("currency", None)
+    if currency is not None and "price" in columns:
+        columns["currency"] = [
+            unit if price not in (None, "") else None
+            for unit, price in zip(currency, columns["price"], strict=True)
+        ]
+    return {name: column for name, column in columns.items() if not set(column) <= {None, ""}}
 
 
 def parse_semsplus_curve(
@@ -180,7 +247,7 @@ def parse_semsplus_curve(
 ) -> ParsedCurve:
     """A statisticsAndPreV2 answer covering `days`, as records per day."""
     data = check_success(payload, "power curve")
-    return assemble_records(semsplus_series(data), station_id, days, clocks, source)
+    return assemble_records(semsplus_curve(data), station_id, days, clocks, source)
 
 
 # ---- legacy -----------------------------------------------------------------------------
@@ -207,35 +274,36 @@ def legacy_chart_data(document: Any) -> Mapping[str, Any]:
     raise PayloadError("no 'lines' in the power chart")
 
 
-def legacy_series(chart: Mapping[str, Any], day: dt.date) -> list[Series]:
+def legacy_curve(chart: Mapping[str, Any], day: dt.date) -> Curve:
+    """The series of a legacy chart's `lines`."""
     lines = chart.get("lines")
     if not isinstance(lines, list):
         raise PayloadError(f"'lines' is {type(lines).__name__}, expected a list")
-    result = []
+    curve = Curve()
+    prefix = day.isoformat() + " "
     for index, line in enumerate(lines):
         if not isinstance(line, Mapping) or not isinstance(line.get("key"), str):
             raise PayloadError(f"lines[{index}] has no 'key'")
-        key = line["key"]
-        target = LEGACY_CURVE_FIELDS.get(key)
-        if target == "battery_soc_pct" or target is None:
-            scale = 1.0
-        else:
-            scale = power_scale(line.get("unit"), key, default_unit="W")
+        name = line["key"]
         points = line.get("xy")
         if not isinstance(points, list):
-            raise PayloadError(f"line '{key}': 'xy' is {type(points).__name__}, not a list")
-        parsed: list[tuple[dt.datetime, float | None, dict[str, Any] | None]] = []
+            raise PayloadError(f"line '{name}': 'xy' is {type(points).__name__}, not a list")
+        stamps, values = [], []
         for position, point in enumerate(points):
-            what = f"line '{key}' point {position}"
+            what = f"line '{name}' point {position}"
             if not isinstance(point, Mapping):
                 raise PayloadError(f"{what} is not an object")
             clock = point.get("x")
             if not isinstance(clock, str):
                 raise PayloadError(f"{what}: 'x' is {clock!r}, expected HH:mm")
-            wall = parse_wall_time(f"{day.isoformat()} {clock.strip()}", what)
-            parsed.append((wall, to_number(point.get("y"), what), None))
-        result.append(Series(key, target, scale, parsed))
-    return result
+            stamp = prefix + clock.strip()
+            stamps.append(stamp + ":00" if len(stamp) == 16 else stamp)  # HH:mm grid
+            values.append(to_number(point.get("y"), what))
+        target = LEGACY_CURVE_FIELDS.get(name)
+        if target is not None and target != "battery_soc_pct":
+            values = scaled(values, power_scale(line.get("unit"), name, default_unit="W"))
+        curve.add(name, target, stamps, values)
+    return curve
 
 
 def parse_legacy_chart(
@@ -247,57 +315,43 @@ def parse_legacy_chart(
     source: str,
 ) -> ParsedCurve:
     """One legacy day (API answer or saved file) as records."""
-    series = legacy_series(legacy_chart_data(document), day)
-    return assemble_records(series, station_id, [day], {day: clock}, source)
+    curve = legacy_curve(legacy_chart_data(document), day)
+    return assemble_records(curve, station_id, [day], {day: clock}, source)
 
 
 # ---- shared assembly ---------------------------------------------------------------------
 
 
 def assemble_records(
-    series: Iterable[Series],
+    curve: Curve,
     station_id: str,
     days: Sequence[dt.date],
     clocks: Mapping[dt.date, DayClock],
     source: str,
 ) -> ParsedCurve:
-    """Join series on (wall time, occurrence) and place each instant on the UTC time line.
-
-    The n-th appearance of a wall time within a series is the n-th instant with that wall
-    time, which keeps both passes of the repeated autumn hour apart.
-    """
+    """Place each instant of the curve on the UTC time line, as records per day."""
     result = ParsedCurve(days={day: [] for day in days})
-    rows: dict[tuple[dt.datetime, int], Record] = {}
-    for one in series:
-        seen: Counter[dt.datetime] = Counter()
-        for wall, value, details in one.points:
-            occurrence = seen[wall]
-            seen[wall] += 1
-            row = rows.get((wall, occurrence))
-            if row is None:
-                row = rows[(wall, occurrence)] = {"extra": None}
-            if one.target is not None:
-                row[one.target] = None if value is None else round(value * one.scale, 3)
-                continue
-            if value is not None:
-                extra = row["extra"] or {}
-                extra[one.key] = value
-                row["extra"] = extra
-            if details:
-                extra = row["extra"] or {}
-                for name, detail in details.items():
-                    extra[f"{one.key}.{name}"] = detail
-                row["extra"] = extra
-
-    placed: list[tuple[dt.datetime, dt.datetime, Record]] = []
-    for (wall, occurrence), row in rows.items():
-        day = wall.date()
-        clock = clocks.get(day)
+    pv, load, grid, battery, soc = (curve.fields.get(name, {}) for name in SERIES_FIELDS)
+    extras: dict[Key, dict[str, Any]] = {}
+    for label, column in curve.extras.items():
+        for key, value in column.items():
+            if value is not None and value != "":
+                extras.setdefault(key, {})[label] = value
+    walls: dict[str, dt.datetime] = {}
+    placed: list[tuple[dt.datetime, str, dt.datetime, Record]] = []
+    for key in curve.keys:
+        stamp, occurrence = key
+        extra = extras.get(key)
+        values = (pv.get(key), load.get(key), grid.get(key), battery.get(key), soc.get(key))
+        if extra is None and values == (None, None, None, None, None):
+            result.skipped["no value in any series"] += 1
+            continue
+        wall = walls.get(stamp)
+        if wall is None:
+            wall = walls[stamp] = parse_wall_time(stamp, f"time '{stamp}'")
+        clock = clocks.get(wall.date())
         if clock is None:
             result.skipped["outside the requested days"] += 1
-            continue
-        if row["extra"] is None and all(row.get(name) is None for name in SERIES_FIELDS):
-            result.skipped["no value in any series"] += 1
             continue
         try:
             instant = clock.to_utc(wall, occurrence)
@@ -307,26 +361,31 @@ def assemble_records(
         except ValueError:
             result.skipped["repeated wall-clock time"] += 1
             continue
-        placed.append((instant, wall, row))
-
+        grid_w = values[2]
+        placed.append(
+            (
+                instant,
+                stamp,
+                wall,
+                {
+                    "station_id": station_id,
+                    "timestamp": instant.isoformat(),
+                    "time_local": stamp if len(stamp) == 19 else wall.isoformat(sep=" "),
+                    "day": stamp[:10],
+                    "pv_power_w": values[0],
+                    "load_power_w": values[1],
+                    "grid_power_w": grid_w,
+                    "grid_import_w": None if grid_w is None else (-grid_w if grid_w < 0 else 0.0),
+                    "grid_export_w": None if grid_w is None else (grid_w if grid_w > 0 else 0.0),
+                    "battery_power_w": values[3],
+                    "battery_soc_pct": values[4],
+                    "source": source,
+                    "extra": extra,
+                },
+            )
+        )
     placed.sort(key=lambda item: item[0])
-    for instant, wall, row in placed:
-        grid = row.get("grid_power_w")
-        record = {
-            "station_id": station_id,
-            "timestamp": instant.isoformat(),
-            "time_local": wall.isoformat(sep=" "),
-            "day": wall.date().isoformat(),
-            "pv_power_w": row.get("pv_power_w"),
-            "load_power_w": row.get("load_power_w"),
-            "grid_power_w": grid,
-            "grid_import_w": None if grid is None else max(-grid, 0.0),
-            "grid_export_w": None if grid is None else max(grid, 0.0),
-            "battery_power_w": row.get("battery_power_w"),
-            "battery_soc_pct": row.get("battery_soc_pct"),
-            "source": source,
-            "extra": row["extra"],
-        }
+    for _, _, wall, record in placed:
         result.days[wall.date()].append(record)
     return result
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.catalog import SelectionMask
 
 from tap_sems import schemas
 from tap_sems.backends import Window
@@ -27,12 +28,31 @@ if t.TYPE_CHECKING:
     from tap_sems.tap import TapSems
 
 
+class RememberingMask(SelectionMask):
+    """A selection mask that stores the answers it derives.
+
+    The SDK walks every key of every record's `extra` object through the mask; those keys
+    are not in the catalog, so each lookup recomputes the parent's answer.
+    """
+
+    def __missing__(self, breadcrumb: tuple[str, ...]) -> bool:
+        selected = super().__missing__(breadcrumb)
+        self[breadcrumb] = selected
+        return selected
+
+
 class SemsStream(Stream):
     """Shared plumbing: the tap's backend and station list."""
 
     # Records are built with their final types by parsing.py; re-checking every field of
     # every record would cost more than the whole parse.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @property
+    def mask(self) -> SelectionMask:
+        if not isinstance(self._mask, RememberingMask):
+            self._mask = RememberingMask(self.metadata.resolve_selection())
+        return self._mask
 
     @property
     def sems_tap(self) -> TapSems:

@@ -127,12 +127,21 @@ def test_semsplus_unasked_items_are_kept_in_extra_in_their_unit() -> None:
         array="statisticsList",
     )
     (record,) = parse(answer, day, day).days[day]
-    assert record["extra"] == {
-        "sell": 0.083,
-        "sell.currency": "EUR",
-        "buy": 0.0,
-        "buy.currency": "EUR",
-    }
+    # Empty prices carry nothing, and a currency without a price qualifies nothing.
+    assert record["extra"] == {"sell": 0.083, "buy": 0.0}
+
+
+def test_semsplus_point_prices_are_kept_with_their_currency() -> None:
+    day = dt.date(2026, 7, 1)
+    tp = f"{day} 12:05:00"
+    answer = semsplus_answer(
+        {
+            "pSystem": [{"tp": tp, "power": 1.0}],
+            "sell": [{"tp": tp, "power": 0.083, "currency": "EUR", "price": 0.0066}],
+        }
+    )
+    (record,) = parse(answer, day, day).days[day]
+    assert record["extra"] == {"sell": 0.083, "sell.currency": "EUR", "sell.price": 0.0066}
 
 
 def test_semsplus_markers_and_empty_instants_are_not_records() -> None:
