@@ -48,6 +48,12 @@ class SemsStream(Stream):
     # every record would cost more than the whole parse.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        """The tap has no child streams; skip the SDK's per-record child bookkeeping."""
+        return ()
+
     @property
     def mask(self) -> SelectionMask:
         if not isinstance(self._mask, RememberingMask):
