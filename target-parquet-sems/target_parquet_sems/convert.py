@@ -199,22 +199,20 @@ def _empty_rows(num_rows: int) -> pa.Table:
 def _json_text_columns(
     raws: Sequence[Any], fields: list[FieldPlan], *, enveloped: bool
 ) -> dict[str, pa.Array]:
-    """Compact JSON text of the JSON-text columns, cut from each record undecoded."""
-    decode = _json_text_decoder(tuple(f.name for f in fields), enveloped).decode
-    compact = msgspec.json.format
+    """Compact JSON text of the JSON-text columns, cut from the records undecoded.
+
+    One msgspec call decodes the whole slice into holders of raw JSON; the loops
+    below run in C (`map`), not per record in Python.
+    """
+    decoder = _json_text_decoder(tuple(f.name for f in fields), enveloped)
+    holders = decoder.decode(b"[" + b",".join(raws) + b"]")
+    compact = functools.partial(msgspec.json.format, indent=-1)
     prefix = "record." if enveloped else ""
-    getters = [operator.attrgetter(prefix + _holder_field(i)) for i in range(len(fields))]
-    texts: list[list[bytes]] = [[] for _ in fields]
-    for raw in raws:
-        holder = decode(raw)
-        for getter, column in zip(getters, texts, strict=True):
-            value = getter(holder)
-            column.append(compact(value, indent=-1) if value else b"")
-    missing = pa.array([b"", b"null"], pa.binary())
     result: dict[str, pa.Array] = {}
-    for plan, column in zip(fields, texts, strict=True):
-        array = pa.array(column, pa.binary())
-        array = pc.if_else(pc.is_in(array, missing), pa.scalar(None, pa.binary()), array)
+    for i, plan in enumerate(fields):
+        texts = list(map(compact, map(operator.attrgetter(prefix + _holder_field(i)), holders)))
+        array = pa.array(texts, pa.binary())
+        array = pc.if_else(pc.equal(array, b"null"), pa.scalar(None, pa.binary()), array)
         result[plan.column] = array.cast(pa.string())
     return result
 
@@ -225,18 +223,22 @@ def _holder_field(index: int) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _json_text_decoder(names: tuple[str, ...], enveloped: bool) -> msgspec.json.Decoder:
-    """Decodes a record into just its JSON-text fields, each left as raw JSON."""
-    holder = msgspec.defstruct(
+    """Decodes a list of records into just their JSON-text fields, as raw JSON.
+
+    A missing field reads as `null`, like an explicit null.
+    """
+    null = msgspec.Raw(b"null")
+    holder: Any = msgspec.defstruct(
         "JsonTextFields",
         [
-            (_holder_field(i), msgspec.Raw, msgspec.field(default=msgspec.Raw(), name=name))
+            (_holder_field(i), msgspec.Raw, msgspec.field(default=null, name=name))
             for i, name in enumerate(names)
         ],
         gc=False,
     )
     if enveloped:
         holder = msgspec.defstruct("JsonTextMessage", [("record", holder)], gc=False)
-    return msgspec.json.Decoder(holder)
+    return msgspec.json.Decoder(list[holder])
 
 
 # --- careful route ----------------------------------------------------------------

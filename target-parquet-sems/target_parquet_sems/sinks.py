@@ -95,6 +95,11 @@ class ParquetSink(BatchSink):
     def is_full(self) -> bool:
         return self.current_size >= self._row_limit or self._pending_bytes >= MAX_BATCH_BYTES
 
+    @property
+    def room(self) -> int:
+        """Records that still fit before the batch is full."""
+        return max(0, self._row_limit - self.current_size)
+
     def add_record_lines(self, lines: list[bytes], line_numbers: list[int]) -> bool:
         """Buffer undecoded RECORD message lines; True when the sink is now full."""
         self._raws.extend(lines)

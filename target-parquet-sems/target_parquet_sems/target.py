@@ -215,13 +215,19 @@ class TargetParquetSems(Target):
         if sink is None:
             self._assert_sink_exists(run.stream)
             sink = self._sinks_active[run.stream]
-        if t.cast("ParquetSink", sink).add_record_lines(run.lines, run.line_numbers):
-            self.logger.info(
-                "Target sink for '%s' is full (%d records). Draining all sinks...",
-                run.stream,
-                sink.current_size,
-            )
-            self.drain_all()
+        parquet_sink = t.cast("ParquetSink", sink)
+        lines, numbers = run.lines, run.line_numbers
+        while lines:
+            # Split the run where the batch fills, so batches keep their exact size.
+            room = max(1, parquet_sink.room)
+            if parquet_sink.add_record_lines(lines[:room], numbers[:room]):
+                self.logger.info(
+                    "Target sink for '%s' is full (%d records). Draining all sinks...",
+                    run.stream,
+                    sink.current_size,
+                )
+                self.drain_all()
+            lines, numbers = lines[room:], numbers[room:]
         self._handle_max_record_age()
 
     def _reader_line_number(self) -> int:
