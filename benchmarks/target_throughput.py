@@ -37,10 +37,14 @@ STATIONS = 3
 GOAL_RECORDS_PER_SECOND = 150_000
 GOAL_RATIO = 5.0
 GOAL_PEAK_MB = 400
+COMPACT = (",", ":")
 
 
 def generate(path: Path, records: int) -> None:
-    """A tap-like Singer file: SCHEMA, RECORDs in time order, a STATE every day."""
+    """A tap-like Singer file: SCHEMA, RECORDs in time order, a STATE every day.
+
+    Written compact, as singer-sdk taps write their messages.
+    """
     rng = random.Random(42)
     stations = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(STATIONS)]
     start = datetime.datetime(2022, 1, 1, tzinfo=datetime.timezone.utc)
@@ -52,7 +56,7 @@ def generate(path: Path, records: int) -> None:
     }
     extracted = datetime.datetime.now(datetime.timezone.utc).isoformat()
     with path.open("w") as out:
-        out.write(json.dumps(schema) + "\n")
+        out.write(json.dumps(schema, separators=COMPACT) + "\n")
         for i in range(records):
             station = i % STATIONS
             moment = start + datetime.timedelta(minutes=5 * (i // STATIONS))
@@ -87,12 +91,12 @@ def generate(path: Path, records: int) -> None:
                 "record": record,
                 "time_extracted": extracted,
             }
-            out.write(json.dumps(message) + "\n")
+            out.write(json.dumps(message, separators=COMPACT) + "\n")
             if moment.hour == 0 and moment.minute == 0 and station == STATIONS - 1:
                 state = {
                     "bookmarks": {"plant_power": {"replication_key_value": moment.isoformat()}}
                 }
-                out.write(json.dumps({"type": "STATE", "value": state}) + "\n")
+                out.write(json.dumps({"type": "STATE", "value": state}, separators=COMPACT) + "\n")
 
 
 class PlainParquetSink(BatchSink):
@@ -147,7 +151,7 @@ def main() -> None:
 
     work = Path(tempfile.gettempdir()) / "sems-target-benchmark"
     work.mkdir(exist_ok=True)
-    singer_file = work / f"plant_power_{args.records}.singer"
+    singer_file = work / f"plant_power_{args.records}_v2.singer"
     if not singer_file.exists():
         print(f"Generating {singer_file} ...", flush=True)
         partial = singer_file.with_suffix(".partial")

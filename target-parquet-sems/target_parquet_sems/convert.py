@@ -206,12 +206,17 @@ def _json_text_columns(
     """
     decoder = _json_text_decoder(tuple(f.name for f in fields), enveloped)
     holders = decoder.decode(b"[" + b",".join(raws) + b"]")
-    compact = functools.partial(msgspec.json.format, indent=-1)
     prefix = "record." if enveloped else ""
     result: dict[str, pa.Array] = {}
     for i, plan in enumerate(fields):
-        texts = list(map(compact, map(operator.attrgetter(prefix + _holder_field(i)), holders)))
+        texts = list(map(bytes, map(operator.attrgetter(prefix + _holder_field(i)), holders)))
         array = pa.array(texts, pa.binary())
+        # singer-sdk taps already write compact JSON: only reformat what has blanks.
+        spaced = pc.match_substring_regex(array, r"[ \t\r\n]")
+        if pc.any(spaced).as_py():
+            for index in pc.indices_nonzero(spaced).to_pylist():
+                texts[index] = msgspec.json.format(texts[index], indent=-1)
+            array = pa.array(texts, pa.binary())
         array = pc.if_else(pc.equal(array, b"null"), pa.scalar(None, pa.binary()), array)
         result[plan.column] = array.cast(pa.string())
     return result

@@ -14,13 +14,15 @@ the files and in the folder names, so storing them twice would break it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from target_parquet_sems.merge import conform_table, merge_rows
-from target_parquet_sems.partitioning import PartitionSpec, add_partition_columns, folder_values
+from target_parquet_sems.partitioning import (
+    PartitionSpec,
+    add_partition_columns,
+    split_by_partition,
+)
 from target_parquet_sems.schema import StreamPlan, unify_schemas
 from target_parquet_sems.storage import Destination
 
@@ -73,7 +75,7 @@ class StreamDataset:
         with_partitions = add_partition_columns(incoming, self.partitions, self.plan)
         groups = [
             (folder, rows.drop_columns(self.partition_columns))
-            for folder, rows in _split_by_folder(with_partitions, self.partitions)
+            for folder, rows in split_by_partition(with_partitions, self.partitions)
         ]
         incoming = incoming.drop_columns(
             [c for c in self.partition_columns if c in incoming.column_names]
@@ -138,12 +140,3 @@ class StreamDataset:
         if migrated:
             self.logger.info("Schema changed: rewrote %d partition file(s) with it.", migrated)
         self.destination.write_schema(f"{self.folder}/{SCHEMA_FILE}", schema)
-
-
-def _split_by_folder(
-    table: pa.Table, partitions: list[PartitionSpec]
-) -> Iterator[tuple[str, pa.Table]]:
-    """Rows per partition folder, folders in sorted order, row order kept."""
-    folders = folder_values(table, partitions)
-    for folder in sorted(pc.unique(folders).to_pylist()):
-        yield folder, table.filter(pc.equal(folders, folder))

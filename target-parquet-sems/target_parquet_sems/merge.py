@@ -58,6 +58,16 @@ def conform_table(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def _strictly_increasing(column: pa.ChunkedArray) -> bool:
+    if column.null_count or len(column) < 2:
+        return column.null_count == 0
+    try:
+        later = pc.greater(column.slice(1), column.slice(0, len(column) - 1))
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return False  # a type without an order (struct, list): take the general path
+    return bool(pc.all(later).as_py())
+
+
 def merge_rows(
     existing: pa.Table | None,
     incoming: pa.Table,
@@ -78,6 +88,8 @@ def merge_rows(
         return combined
     if not key_columns:
         return combined.slice(combined.num_rows - 1) if combined.num_rows else combined
+    if len(key_columns) == 1 and _strictly_increasing(combined.column(key_columns[0])):
+        return combined  # already unique and in key order, as time series usually are
     order = pa.array(range(combined.num_rows), pa.int64())
     keys_with_order = combined.select(key_columns).append_column(ORDER_COLUMN, order)
     latest = keys_with_order.group_by(key_columns, use_threads=False).aggregate(

@@ -7,7 +7,9 @@ of a level looks like an integer. A year is then an integer, a month (`2026-09`)
 
 from __future__ import annotations
 
+import datetime
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,28 +154,38 @@ def add_partition_columns(
     return table
 
 
-def folder_values(table: pa.Table, specs: list[PartitionSpec]) -> pa.ChunkedArray:
-    """One relative folder path (`a=1/b=x`) per row."""
-    segments = []
-    for spec in specs:
-        column = table.column(spec.column)
-        if pa.types.is_boolean(column.type):
-            text = pc.if_else(column, "true", "false")
-        else:
-            text = pc.cast(column, pa.string())
-        encoded = pc.fill_null(_uri_encode(text), NULL_PARTITION)
-        segments.append(pc.binary_join_element_wise(f"{spec.column}=", encoded, ""))
-    return pc.binary_join_element_wise(*segments, "/")
+def split_by_partition(
+    table: pa.Table, specs: list[PartitionSpec]
+) -> Iterator[tuple[str, pa.Table]]:
+    """The rows of each partition with its folder (`a=1/b=x`), folders in sorted order.
 
-
-def _uri_encode(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Percent-encode values the way pyarrow's Hive discovery decodes them.
-
-    UUIDs, numbers and dates pass through unchanged, so only unusual values pay for
-    the Python round trip.
+    One stable sort groups each partition's rows together in arrival order; the
+    partitions are then zero-copy slices, and folder names are made once each.
     """
-    plain = pc.match_substring_regex(values, r"^[A-Za-z0-9._~-]*$")
-    if pc.all(pc.fill_null(plain, True)).as_py():
-        return values
-    encoded = [None if v is None else urllib.parse.quote(v, safe="") for v in values.to_pylist()]
-    return pa.chunked_array([pa.array(encoded, pa.string())])
+    columns = [spec.column for spec in specs]
+    ordered = table.sort_by([(column, "ascending") for column in columns])
+    counts = (
+        ordered.select(columns).group_by(columns, use_threads=False).aggregate([([], "count_all")])
+    )
+    partitions = []
+    offset = 0
+    for values in counts.to_pylist():
+        size = values.pop("count_all")
+        partitions.append((folder_name(values, specs), offset, size))
+        offset += size
+    for folder, start, size in sorted(partitions):
+        yield folder, ordered.slice(start, size)
+
+
+def folder_name(values: dict[str, Any], specs: list[PartitionSpec]) -> str:
+    """`col=value/...`, values percent-encoded the way pyarrow's Hive discovery decodes them."""
+    return "/".join(f"{spec.column}={_folder_value(values[spec.column])}" for spec in specs)
+
+
+def _folder_value(value: Any) -> str:
+    if value is None:
+        return NULL_PARTITION
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = value.isoformat() if isinstance(value, datetime.date) else str(value)
+    return urllib.parse.quote(text, safe="")
