@@ -141,8 +141,6 @@ def _finish(array: pa.Array, plan: FieldPlan) -> pa.Array:
             type=plan.arrow_type,
             mask=array.is_null() if array.null_count else None,
         )
-    if plan.kind == "null":
-        return pa.nulls(len(array), pa.string())
     return array
 
 

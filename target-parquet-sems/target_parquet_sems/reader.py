@@ -60,6 +60,8 @@ class RawRecordReader(GenericSingerReader[str]):
         super().__init__()
         self.line_number = 0
         self._prefixes: dict[str, bytes] = {}
+        self.on_error: Callable[[], None] | None = None
+        """Called before an error leaves `process_lines` (to finish pending writes)."""
 
     @property
     def default_input(self) -> t.IO[str]:
@@ -75,6 +77,18 @@ class RawRecordReader(GenericSingerReader[str]):
         return message
 
     def process_lines(
+        self,
+        file_input: t.IO[str] | t.IO[bytes] | None,
+        callbacks: dict[str, Callable[[t.Any], None]],
+    ) -> t.Counter[str]:
+        try:
+            return self._process_lines(file_input, callbacks)
+        except BaseException:
+            if self.on_error is not None:
+                self.on_error()
+            raise
+
+    def _process_lines(
         self,
         file_input: t.IO[str] | t.IO[bytes] | None,
         callbacks: dict[str, Callable[[t.Any], None]],

@@ -141,7 +141,7 @@ def plan_field(  # noqa: PLR0911 - one return per shape of JSON schema node
     types, nullable = _types_of(node)
     if not types:
         if node.get("type") == "null" or node.get("type") == ["null"]:
-            return FieldPlan(name, column, "null", pa.string(), True, required)
+            return FieldPlan(name, column, "null", pa.null(), True, required)
         return FieldPlan(name, column, "json", pa.string(), True, required)
     if len(types) > 1:
         kinds = {_scalar_kind(t, node) for t in types}

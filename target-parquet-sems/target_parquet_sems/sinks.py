@@ -36,7 +36,7 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 class ParquetSink(BatchSink):
     """One stream's buffer and its Parquet dataset."""
 
-    MAX_SIZE_DEFAULT = 100_000
+    MAX_SIZE_DEFAULT = 50_000
 
     def __init__(
         self,
@@ -68,6 +68,7 @@ class ParquetSink(BatchSink):
         """The open run of RECORD messages, appended to on the hot path."""
         self._pending_bytes = 0
         self._row_limit = self.max_size
+        self._writer = target.writer
 
     def _key_column(self, name: str) -> str:
         try:
@@ -147,22 +148,35 @@ class ParquetSink(BatchSink):
     # --- writing ------------------------------------------------------------------
 
     def process_batch(self, context: dict) -> None:
-        """Write everything buffered as one merged update of the dataset."""
+        """Hand everything buffered to the background writer as one merged update."""
         self._close_record_run()
         parts, self._parts = self._parts, []
         rows = self._closed_rows
         self._closed_rows = 0
         self._pending_bytes = 0
+        if not parts:
+            return
+        self.tally_record_read(rows)
+        self._writer.submit_batch(
+            lambda: self._parse_batch(parts), lambda batch: self._write_batch(batch, rows)
+        )
+
+    def _parse_batch(self, parts: list[PendingPart]) -> pa.Table | None:
+        """Convert and check the buffered records (background parse stage)."""
         tables = []
         for part in _in_slices(parts):
             table = part_to_table(part, self.plan)
             self._check_rows(table, part)
             tables.append(table)
         if not tables:
+            return None
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+    def _write_batch(self, batch: pa.Table | None, rows: int) -> None:
+        """Merge a parsed batch into the dataset (background write stage)."""
+        if batch is None:
             return
-        batch = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         files = self.dataset.write(batch)
-        self.tally_record_read(rows)
         self.record_counter_metric.increment(rows)
         self.logger.info(
             "Stream '%s': merged %d record(s) into %d rewritten file(s).",

@@ -26,9 +26,11 @@ from target_parquet_sems.partitioning import (
 from target_parquet_sems.reader import RawRecordReader, RecordRun
 from target_parquet_sems.sinks import ParquetSink
 from target_parquet_sems.storage import Destination, DestinationError
+from target_parquet_sems.writer import BackgroundWriter
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
+    from types import FrameType
 
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.singerlib.encoding.base import GenericSingerReader
@@ -152,6 +154,7 @@ class TargetParquetSems(Target):
         setup_mapper: bool = True,
         message_reader: GenericSingerReader | None = None,
     ) -> None:
+        self.writer = BackgroundWriter()
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
@@ -160,6 +163,9 @@ class TargetParquetSems(Target):
             message_reader=message_reader,
         )
         self._last_emitted_state: dict | None = None
+        if isinstance(self.message_reader, RawRecordReader):
+            # Input that stops the run still lets what was acknowledged finish writing.
+            self.message_reader.on_error = self.writer.settle
         errors = [
             f"'{key}' is not supported: {why}"
             for key, why in _UNSUPPORTED_SETTINGS.items()
@@ -211,6 +217,7 @@ class TargetParquetSems(Target):
             self._assert_line_requires(message_dict, requires={"stream", "record"})
             line = _record_encoder.encode({"record": message_dict["record"]})
             run = RecordRun(message_dict["stream"], [line], [self._reader_line_number()])
+        self.writer.raise_if_failed()
         sink = self._sinks_active.get(run.stream)
         if sink is None:
             self._assert_sink_exists(run.stream)
@@ -247,11 +254,31 @@ class TargetParquetSems(Target):
             self.drain_all()
 
     def _write_state_message(self, state: dict) -> None:
+        """Queue the state behind the batches being written: it goes out once they are."""
+        self.writer.submit(lambda: self._emit_state(state))
+
+    def _emit_state(self, state: dict) -> None:
         """Emit a state once; a drain that wrote nothing new does not repeat it."""
         if state == self._last_emitted_state:
             return
         super()._write_state_message(state)
         self._last_emitted_state = copy.deepcopy(state)
+
+    def process_endofpipe(self) -> None:
+        """Write what is left, then wait until every batch and state is out."""
+        try:
+            super().process_endofpipe()
+            self.writer.wait()
+        finally:
+            self.writer.close()
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """On SIGTERM/SIGINT, finish writing (and pass on the state) before leaving."""
+        try:
+            self.drain_all(is_endofpipe=True)
+            self.writer.wait()
+        finally:
+            super()._handle_termination(signum, frame)
 
 
 if __name__ == "__main__":
