@@ -80,7 +80,12 @@ def part_to_table(part: PendingPart, plan: StreamPlan) -> pa.Table:
         if _fast_route_possible(plan):
             try:
                 return fast_table(part.raws, plan, enveloped=part.enveloped)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, msgspec.DecodeError):
+            except (
+                pa.ArrowInvalid,
+                pa.ArrowTypeError,
+                pa.ArrowNotImplementedError,
+                msgspec.DecodeError,
+            ):
                 pass  # the careful route finds and names the bad record
         return careful_table(_decode_each(part), plan, part.locate)
     return careful_table(part.rows, plan, part.locate)
@@ -266,8 +271,22 @@ def careful_table(rows: Sequence[Any], plan: StreamPlan, locate: Callable[[int],
         raise RecordError(f"{locate(index)}: {where}{exc}") from None
     if not plan.fields:
         return _empty_rows(len(rows))
-    arrays = [pa.array(v, f.arrow_type) for v, f in zip(values, plan.fields, strict=True)]
+    arrays = [_column(v, f, locate) for v, f in zip(values, plan.fields, strict=True)]
     return pa.Table.from_arrays(arrays, schema=plan.arrow_schema)
+
+
+def _column(values: list[Any], plan: FieldPlan, locate: Callable[[int], str]) -> pa.Array:
+    """Build one column; a value Arrow cannot hold (an integer past int64) is named."""
+    try:
+        return pa.array(values, plan.arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        for index, value in enumerate(values):
+            try:
+                pa.array([value], plan.arrow_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as problem:  # noqa: PERF203 - error path only
+                msg = f"{locate(index)}: field '{plan.name}': {problem}"
+                raise RecordError(msg) from None
+        raise RecordError(f"field '{plan.name}': {exc}") from None
 
 
 def normalizer(plan: FieldPlan) -> Callable[[Any], Any]:

@@ -276,6 +276,7 @@ def test_malformed_line_names_its_number_and_keeps_written_data(
         ('{"id": 1, "value": true}', "field 'value': expected a number"),
         ('{"value": 2}', "required field 'id' is missing or null"),
         ("[1, 2]", "a record must be a JSON object"),
+        ('{"id": 99999999999999999999}', "field 'id': .*"),
     ],
 )
 def test_bad_record_names_its_line(
