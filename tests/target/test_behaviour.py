@@ -385,3 +385,12 @@ def test_bad_partition_setting_is_a_clear_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigValidationError) as error:
         TargetParquetSems(config=config)
     assert "week" in str(error.value.errors)
+
+
+@pytest.mark.parametrize("codec", ["zstd", "snappy", "gzip", "brotli", "lz4", "none"])
+def test_compression_setting(tmp_path: Path, sync: Any, msg: Any, codec: str) -> None:
+    config = {"destination_path": str(tmp_path), "compression": codec}
+    sync(config, [msg.schema("items", SIMPLE, ["id"]), msg.record("items", {"id": 1})])
+    metadata = pq.ParquetFile(tmp_path / "items.parquet").metadata
+    written = metadata.row_group(0).column(0).compression
+    assert written == {"none": "UNCOMPRESSED", "lz4": "LZ4"}.get(codec, codec.upper())
