@@ -105,6 +105,12 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
         pending += chunk
         *complete, pending = pending.split(b"\n")
         acknowledged += [json.loads(line) for line in complete if line.strip()]
+    deadline = time.monotonic() + 30
+    while not acknowledged and time.monotonic() < deadline:  # a slow start: wait for one
+        time.sleep(0.05)
+        pending += process.stdout.read() or b""
+        *complete, pending = pending.split(b"\n")
+        acknowledged += [json.loads(line) for line in complete if line.strip()]
     # Keep feeding so the target is busy writing a batch, then kill it outright.
     process.stdin.write(b"".join(lines[sent : sent + 2100]))
     process.stdin.flush()
