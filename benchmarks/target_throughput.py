@@ -1,0 +1,210 @@
+"""Throughput of target-parquet-sems against a plain singer-sdk BatchSink target.
+
+Generates one Singer file of 1,000,000 plant_power records (three stations, 5-minute
+points, realistic values; cached in the temp folder), then feeds it to each target as
+a subprocess and prints records/s, peak memory (the child's max RSS) and the ratio.
+Goals on a 2-core machine: >= 150,000 records/s, >= 5x the plain sink, < 400 MB.
+
+    python3 dev.py bench target_throughput
+    .venv/bin/python benchmarks/target_throughput.py --records 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from singer_sdk import Target
+from singer_sdk.sinks import BatchSink
+
+from tap_sems.schemas import PLANT_POWER, PLANT_POWER_KEY
+
+STATIONS = 3
+GOAL_RECORDS_PER_SECOND = 150_000
+GOAL_RATIO = 5.0
+GOAL_PEAK_MB = 400
+COMPACT = (",", ":")
+
+
+def generate(path: Path, records: int) -> None:
+    """A tap-like Singer file: SCHEMA, RECORDs in time order, a STATE every day.
+
+    Written compact, as singer-sdk taps write their messages.
+    """
+    rng = random.Random(42)
+    stations = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(STATIONS)]
+    start = datetime.datetime(2022, 1, 1, tzinfo=datetime.timezone.utc)
+    schema = {
+        "type": "SCHEMA",
+        "stream": "plant_power",
+        "schema": PLANT_POWER,
+        "key_properties": list(PLANT_POWER_KEY),
+    }
+    extracted = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    with path.open("w") as out:
+        out.write(json.dumps(schema, separators=COMPACT) + "\n")
+        for i in range(records):
+            station = i % STATIONS
+            moment = start + datetime.timedelta(minutes=5 * (i // STATIONS))
+            local = moment + datetime.timedelta(hours=1)
+            daylight = max(0.0, math.sin((local.hour + local.minute / 60 - 6) / 12 * math.pi))
+            pv = round(daylight * 3800 * (0.6 + 0.4 * rng.random()), 1)
+            load = round(250 + rng.random() * 900, 1)
+            has_battery = station != 0
+            battery = round(rng.uniform(-1500, 1500), 1) if has_battery else None
+            grid = round(pv + (battery or 0.0) - load, 1)
+            record = {
+                "station_id": stations[station],
+                "timestamp": moment.isoformat(),
+                "time_local": local.strftime("%Y-%m-%d %H:%M:%S"),
+                "day": local.date().isoformat(),
+                "pv_power_w": pv,
+                "load_power_w": load,
+                "grid_power_w": grid,
+                "grid_import_w": max(0.0, -grid),
+                "grid_export_w": max(0.0, grid),
+                "battery_power_w": battery,
+                "battery_soc_pct": round(rng.uniform(10, 100), 1) if has_battery else None,
+                "source": "semsplus:v2/PowerCharts/GetPlantPowerChart",
+                "extra": {
+                    "meter_pf": round(rng.random(), 3),
+                    "vpv1": round(300 + rng.random() * 40, 1),
+                },
+            }
+            message = {
+                "type": "RECORD",
+                "stream": "plant_power",
+                "record": record,
+                "time_extracted": extracted,
+            }
+            out.write(json.dumps(message, separators=COMPACT) + "\n")
+            if moment.hour == 0 and moment.minute == 0 and station == STATIONS - 1:
+                state = {
+                    "bookmarks": {"plant_power": {"replication_key_value": moment.isoformat()}}
+                }
+                out.write(json.dumps({"type": "STATE", "value": state}, separators=COMPACT) + "\n")
+
+
+class PlainParquetSink(BatchSink):
+    """What a straightforward SDK target does: each batch -> pyarrow -> one file."""
+
+    def process_batch(self, context: dict) -> None:
+        table = pa.Table.from_pylist(context["records"])
+        folder = Path(self.config["destination_path"])
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, folder / f"{self.stream_name}-{context['batch_id']}.parquet")
+
+
+class PlainParquetTarget(Target):
+    name = "target-plain-parquet"
+    default_sink_class = PlainParquetSink
+    config_jsonschema: ClassVar[dict] = {
+        "type": "object",
+        "properties": {"destination_path": {"type": "string"}},
+    }
+
+
+def run(command: list[str], singer_file: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one target run fed from `singer_file`."""
+    with singer_file.open("rb") as stdin:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        sys.stderr.write(errors.decode(errors="replace")[-3000:])
+        raise SystemExit(f"{command[0]} failed with exit code {process.returncode}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument(
+        "--skip-plain", action="store_true", help="run only target-parquet-sems (no ratio)"
+    )
+    parser.add_argument("--plain-target", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain_target:
+        PlainParquetTarget.cli(["--config", args.config])
+        return
+
+    work = Path(tempfile.gettempdir()) / "sems-target-benchmark"
+    work.mkdir(exist_ok=True)
+    singer_file = work / f"plant_power_{args.records}_v2.singer"
+    if not singer_file.exists():
+        print(f"Generating {singer_file} ...", flush=True)
+        partial = singer_file.with_suffix(".partial")
+        generate(partial, args.records)
+        partial.replace(singer_file)
+    size_mb = singer_file.stat().st_size / 1e6
+    print(f"Input: {args.records:,} plant_power records, {size_mb:.0f} MB", flush=True)
+
+    results = {}
+    runs = (
+        (
+            "target-parquet-sems",
+            {
+                "destination_path": str(work / "out-sems"),
+                "partition_by": {
+                    "plant_power": ["station_id", {"field": "day", "granularity": "month"}]
+                },
+            },
+            [sys.executable, "-m", "target_parquet_sems"],
+        ),
+        (
+            "plain SDK BatchSink",
+            {"destination_path": str(work / "out-plain")},
+            [sys.executable, __file__, "--plain-target"],
+        ),
+    )
+    for label, config, command in runs[:1] if args.skip_plain else runs:
+        shutil.rmtree(config["destination_path"], ignore_errors=True)
+        config_path = work / f"config-{label.split()[0]}.json"
+        config_path.write_text(json.dumps(config))
+        seconds, peak_mb = run([*command, "--config", str(config_path)], singer_file)
+        rate = args.records / seconds
+        results[label] = (rate, peak_mb)
+        print(
+            f"{label:22} {seconds:7.2f} s  {rate:10,.0f} records/s  peak RSS {peak_mb:6.0f} MB",
+            flush=True,
+        )
+
+    written = pq.ParquetDataset(work / "out-sems" / "plant_power").read().num_rows
+    ours, peak = results["target-parquet-sems"]
+    print(f"rows in the dataset: {written:,} (expected {args.records:,})")
+    if args.skip_plain:
+        return
+    plain, _ = results["plain SDK BatchSink"]
+    ratio = ours / plain
+    print(f"ratio: {ratio:.1f}x the plain SDK sink")
+    print(
+        "goals: "
+        f"{'met' if ours >= GOAL_RECORDS_PER_SECOND else 'MISSED'} >= 150,000 records/s, "
+        f"{'met' if ratio >= GOAL_RATIO else 'MISSED'} >= 5x, "
+        f"{'met' if peak < GOAL_PEAK_MB else 'MISSED'} < 400 MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

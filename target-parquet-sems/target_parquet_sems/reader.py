@@ -1,0 +1,185 @@
+"""A Singer message reader that leaves RECORD messages undecoded.
+
+Decoding each record into Python dicts (with Decimals) is where a plain SDK target
+spends most of its time. Here a RECORD line is kept as the bytes it arrived as and
+Arrow parses a whole batch of them at once when the sink drains; the record's JSON
+is checked there, and a bad line is reported with its line number before anything
+of its batch is written.
+
+Recognising a RECORD line costs one `startswith`: the first RECORD line of a stream
+is decoded in full, and when it begins `{"type": "RECORD", "stream": "<name>",
+"record": ` the reader remembers those bytes. Later lines that begin with exactly
+them are RECORD messages of that stream (what every singer-sdk tap writes); any
+other line is decoded in full. Consecutive records reach the target as one
+`RecordRun`. Every other message is decoded and handled by the SDK as usual.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import msgspec
+from singer_sdk.io_base import GenericSingerReader, SingerMessageType
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+_SHOWN_CHARS = 200
+RUN_LENGTH = 1000
+"""Records handed to the target at a time; the sink checks for full after each run."""
+_RECORD = SingerMessageType.RECORD.value
+
+
+@dataclass
+class RecordRun:
+    """Consecutive RECORD messages of one stream, as the raw lines they came in."""
+
+    stream: str
+    lines: list[bytes] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)
+
+
+class _Envelope(msgspec.Struct, gc=False):
+    type: str
+    stream: str = ""
+    record: msgspec.Raw = msgspec.Raw()
+
+
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+
+
+class RawRecordReader(GenericSingerReader[str]):
+    """Reads Singer messages, passing RECORD messages on as `RecordRun`s.
+
+    `line_number` is the number of the line being handled, for error messages.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line_number = 0
+        self._prefixes: dict[str, bytes] = {}
+        self.on_error: Callable[[], None] | None = None
+        """Called before an error leaves `process_lines` (to finish pending writes)."""
+
+    @property
+    def default_input(self) -> t.IO[str]:
+        return sys.stdin
+
+    def deserialize_json(self, line: str | bytes) -> dict:
+        try:
+            message = msgspec.json.decode(line)
+        except msgspec.DecodeError as exc:
+            raise InvalidInputLine(self._describe(line, f"not valid JSON ({exc})")) from None
+        if not isinstance(message, dict):
+            raise InvalidInputLine(self._describe(line, "a Singer message must be an object"))
+        return message
+
+    def process_lines(
+        self,
+        file_input: t.IO[str] | t.IO[bytes] | None,
+        callbacks: dict[str, Callable[[t.Any], None]],
+    ) -> t.Counter[str]:
+        try:
+            return self._process_lines(file_input, callbacks)
+        except BaseException:
+            if self.on_error is not None:
+                self.on_error()
+            raise
+
+    def _process_lines(
+        self,
+        file_input: t.IO[str] | t.IO[bytes] | None,
+        callbacks: dict[str, Callable[[t.Any], None]],
+    ) -> t.Counter[str]:
+        stats: Counter[str] = Counter()
+        on_record = callbacks[SingerMessageType.RECORD]
+        records = 0
+        run: RecordRun | None = None
+        prefix = b"\x00"  # matches no line until a stream's prefix is learned
+        number = self.line_number
+        for line in _binary_lines(file_input or self.default_input):
+            number += 1
+            if line.startswith(prefix):
+                run.lines.append(line)  # type: ignore[union-attr]
+                run.line_numbers.append(number)  # type: ignore[union-attr]
+                if len(run.lines) >= RUN_LENGTH:  # type: ignore[union-attr]
+                    self.line_number = number
+                    records += len(run.lines)  # type: ignore[union-attr]
+                    on_record(run)
+                    run = RecordRun(run.stream)  # type: ignore[union-attr]
+                continue
+            self.line_number = number
+            if run is not None and run.lines:
+                records += len(run.lines)
+                on_record(run)
+            run = None
+            prefix = b"\x00"
+            if not line.strip():
+                continue
+            envelope = self._decode_envelope(line)
+            if envelope.type == _RECORD:
+                run = RecordRun(envelope.stream, [line], [number])
+                prefix = self._prefixes.get(envelope.stream) or self._learn_prefix(
+                    line, envelope.stream
+                )
+                continue
+            callback = callbacks.get(envelope.type)
+            if callback is None:
+                raise InvalidInputLine(
+                    self._describe(line, f"unknown message type {envelope.type!r}")
+                )
+            callback(self.deserialize_json(line))
+            stats[envelope.type] += 1
+        self.line_number = number
+        if run is not None and run.lines:
+            records += len(run.lines)
+            on_record(run)
+        stats[_RECORD] += records
+        return stats
+
+    def _decode_envelope(self, line: bytes) -> _Envelope:
+        try:
+            envelope = _envelope_decoder.decode(line)
+        except msgspec.DecodeError as exc:
+            raise InvalidInputLine(self._describe(line, f"not a Singer message ({exc})")) from None
+        if envelope.type == _RECORD and (not envelope.stream or not envelope.record):
+            raise InvalidInputLine(
+                self._describe(line, "a RECORD message needs 'stream' and 'record'")
+            )
+        return envelope
+
+    def _learn_prefix(self, line: bytes, stream: str) -> bytes:
+        """The bytes before the record, when they hold nothing but type and stream."""
+        self._prefixes[stream] = b"\x00"  # until proven usable
+        position = line.find(b'"record"')
+        if position < 0:
+            return b"\x00"
+        end = position + len(b'"record"')
+        while end < len(line) and line[end : end + 1] in b" :\t":
+            end += 1
+        candidate = line[:end]
+        try:
+            probe = msgspec.json.decode(candidate + b"{}}")
+        except msgspec.DecodeError:
+            return b"\x00"
+        if probe != {"type": _RECORD, "stream": stream, "record": {}}:
+            return b"\x00"
+        self._prefixes[stream] = candidate
+        return candidate
+
+    def _describe(self, line: str | bytes, problem: str) -> str:
+        text = line.decode(errors="replace") if isinstance(line, bytes) else line
+        shown = text.strip()
+        if len(shown) > _SHOWN_CHARS:
+            shown = shown[:_SHOWN_CHARS] + "..."
+        return f"Input line {self.line_number}: {problem}: {shown}"
+
+
+def _binary_lines(source: Iterable[str] | Iterable[bytes] | t.IO[t.Any]) -> Iterator[bytes]:
+    """Lines as bytes: straight from the binary buffer when there is one."""
+    buffer = getattr(source, "buffer", None)
+    if buffer is not None:
+        return iter(buffer)
+    return (line.encode() if isinstance(line, str) else line for line in source)

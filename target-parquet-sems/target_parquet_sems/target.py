@@ -1,0 +1,285 @@
+"""target-parquet-sems: any Singer stream into a merged, typed, partitioned Parquet dataset."""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+
+import msgspec
+from singer_sdk import typing as th
+from singer_sdk.configuration._dict_config import merge_missing_config_jsonschema
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import (
+    BATCH_CONFIG,
+    TARGET_VALIDATE_RECORDS_CONFIG,
+    PluginCapabilities,
+    TargetCapabilities,
+)
+from singer_sdk.target_base import Target
+
+from target_parquet_sems.partitioning import (
+    GRANULARITIES,
+    PartitionConfigError,
+    PartitionSpec,
+    parse_partition_by,
+)
+from target_parquet_sems.reader import RawRecordReader, RecordRun
+from target_parquet_sems.sinks import ParquetSink
+from target_parquet_sems.storage import Destination, DestinationError
+from target_parquet_sems.writer import BackgroundWriter
+
+if t.TYPE_CHECKING:
+    from pathlib import PurePath
+    from types import FrameType
+
+    from singer_sdk.helpers.capabilities import CapabilitiesEnum
+    from singer_sdk.singerlib.encoding.base import GenericSingerReader
+
+COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
+_record_encoder = msgspec.json.Encoder(decimal_format="number")
+_UNSUPPORTED_SETTINGS = {
+    "stream_maps": "apply stream maps in the tap or in a mapper plugin",
+    "flattening_enabled": "nested objects are kept as Parquet structs",
+    "add_record_metadata": "the _sdc metadata columns are not written by this target",
+}
+
+_PARTITION_ITEM = th.CustomType(
+    {
+        "anyOf": [
+            {"type": "string", "description": "A field whose value names the partition"},
+            {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string", "description": "A date or date-time field"},
+                    "granularity": {"type": "string", "enum": list(GRANULARITIES)},
+                    "name": {
+                        "type": "string",
+                        "description": "Partition column name (default: the granularity)",
+                    },
+                },
+                "required": ["field", "granularity"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+
+
+class TargetParquetSems(Target):
+    """Writes each stream as a merged (on its key), typed Parquet file or Hive dataset."""
+
+    name = "target-parquet-sems"
+    default_sink_class = ParquetSink
+    message_reader_class = RawRecordReader
+
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STRUCTURED_LOGGING,
+        PluginCapabilities.BATCH,
+        TargetCapabilities.VALIDATE_RECORDS,
+    ]
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "destination_path",
+            th.StringType,
+            required=True,
+            title="Destination path",
+            description=(
+                "Local folder, or a filesystem URI such as s3://bucket/prefix. Each stream "
+                "becomes <destination>/<stream>.parquet, or <destination>/<stream>/ with "
+                "partition_by."
+            ),
+        ),
+        th.Property(
+            "compression",
+            th.StringType(allowed_values=list(COMPRESSIONS)),
+            default="zstd",
+            description="Parquet compression codec.",
+        ),
+        th.Property(
+            "partition_by",
+            th.ObjectType(additional_properties=th.ArrayType(_PARTITION_ITEM)),
+            title="Partition by",
+            description=(
+                "Per stream, the Hive partition levels: a field name, or "
+                "{field, granularity: year|month|day[, name]} for a date or date-time field. "
+                'As JSON: {"plant_power": ["station_id", {"field": "day", '
+                '"granularity": "month"}]}'
+            ),
+        ),
+        th.Property(
+            "row_group_size",
+            th.IntegerType,
+            default=100_000,
+            description="Maximum rows per Parquet row group.",
+        ),
+        th.Property(
+            "batch_size_rows",
+            th.IntegerType,
+            default=ParquetSink.MAX_SIZE_DEFAULT,
+            description=(
+                "Records buffered per stream before the target writes them and passes "
+                "on the latest STATE. Larger batches rewrite partitions less often."
+            ),
+        ),
+        th.Property(
+            "s3_endpoint_url",
+            th.StringType,
+            description=(
+                "Endpoint of an S3-compatible store, e.g. http://127.0.0.1:9000 "
+                "(defaults to AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, then AWS itself)."
+            ),
+        ),
+        th.Property("s3_region", th.StringType, description="S3 region."),
+        th.Property(
+            "s3_access_key_id",
+            th.StringType,
+            description="S3 access key (default: the AWS credential chain).",
+        ),
+        th.Property(
+            "s3_secret_access_key",
+            th.StringType,
+            secret=True,
+            description="S3 secret key (default: the AWS credential chain).",
+        ),
+    ).to_dict()
+
+    def __init__(
+        self,
+        *,
+        config: dict | PurePath | str | list[PurePath | str] | None = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        setup_mapper: bool = True,
+        message_reader: GenericSingerReader | None = None,
+    ) -> None:
+        self.writer = BackgroundWriter()
+        super().__init__(
+            config=config,
+            parse_env_config=parse_env_config,
+            validate_config=validate_config,
+            setup_mapper=setup_mapper,
+            message_reader=message_reader,
+        )
+        self._last_emitted_state: dict | None = None
+        if isinstance(self.message_reader, RawRecordReader):
+            # Input that stops the run still lets what was acknowledged finish writing.
+            self.message_reader.on_error = self.writer.settle
+        errors = [
+            f"'{key}' is not supported: {why}"
+            for key, why in _UNSUPPORTED_SETTINGS.items()
+            if self.config.get(key)
+        ]
+        try:
+            self.partition_specs: dict[str, list[PartitionSpec]] = parse_partition_by(
+                self.config.get("partition_by")
+            )
+        except PartitionConfigError as exc:
+            errors.append(str(exc))
+        try:
+            self.destination = Destination(
+                self.config.get("destination_path", ""),
+                s3_endpoint_url=self.config.get("s3_endpoint_url"),
+                s3_region=self.config.get("s3_region"),
+                s3_access_key_id=self.config.get("s3_access_key_id"),
+                s3_secret_access_key=self.config.get("s3_secret_access_key"),
+            )
+        except DestinationError as exc:
+            errors.append(str(exc))
+        if errors:
+            raise ConfigValidationError("Invalid target-parquet-sems settings", errors=errors)
+        # Sinks drain one after another on this thread: Arrow already spreads each
+        # batch over the cores, and every extra thread costs a malloc arena of memory.
+        self.max_parallelism = 1
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        """Advertise only the built-in settings this target honours.
+
+        `load_method` and `add_record_metadata` are left out: keyed streams are always
+        merged and unkeyed ones appended, and no _sdc columns are written.
+        """
+        merge_missing_config_jsonschema(BATCH_CONFIG, config_jsonschema)
+        merge_missing_config_jsonschema(TARGET_VALIDATE_RECORDS_CONFIG, config_jsonschema)
+
+    # --- messages -----------------------------------------------------------------
+
+    def _process_record_message(self, message_dict: dict | RecordRun) -> None:
+        """Buffer RECORD lines undecoded; a full sink drains all and passes on STATE.
+
+        The reader hands over runs of consecutive records of one stream, so this
+        runs once per run, not once per record.
+        """
+        if isinstance(message_dict, RecordRun):
+            run = message_dict
+        else:
+            self._assert_line_requires(message_dict, requires={"stream", "record"})
+            line = _record_encoder.encode({"record": message_dict["record"]})
+            run = RecordRun(message_dict["stream"], [line], [self._reader_line_number()])
+        self.writer.raise_if_failed()
+        sink = self._sinks_active.get(run.stream)
+        if sink is None:
+            self._assert_sink_exists(run.stream)
+            sink = self._sinks_active[run.stream]
+        parquet_sink = t.cast("ParquetSink", sink)
+        lines, numbers = run.lines, run.line_numbers
+        while lines:
+            # Split the run where the batch fills, so batches keep their exact size.
+            room = max(1, parquet_sink.room)
+            if parquet_sink.add_record_lines(lines[:room], numbers[:room]):
+                self.logger.info(
+                    "Target sink for '%s' is full (%d records). Draining all sinks...",
+                    run.stream,
+                    sink.current_size,
+                )
+                self.drain_all()
+            lines, numbers = lines[room:], numbers[room:]
+        self._handle_max_record_age()
+
+    def _reader_line_number(self) -> int:
+        return getattr(self.message_reader, "line_number", 0)
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        """Pass the state on at once when no record is waiting to be written."""
+        super()._process_state_message(message_dict)
+        sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
+        if self._latest_state and not any(sink.current_size for sink in sinks):
+            self._write_state_message(copy.deepcopy(self._latest_state))
+
+    def _process_batch_message(self, message_dict: dict) -> None:
+        """BATCH files are buffered like records, and count toward a full sink."""
+        super()._process_batch_message(message_dict)
+        if any(sink.is_full for sink in self._sinks_active.values()):
+            self.drain_all()
+
+    def _write_state_message(self, state: dict) -> None:
+        """Queue the state behind the batches being written: it goes out once they are."""
+        self.writer.submit(lambda: self._emit_state(state))
+
+    def _emit_state(self, state: dict) -> None:
+        """Emit a state once; a drain that wrote nothing new does not repeat it."""
+        if state == self._last_emitted_state:
+            return
+        super()._write_state_message(state)
+        self._last_emitted_state = copy.deepcopy(state)
+
+    def process_endofpipe(self) -> None:
+        """Write what is left, then wait until every batch and state is out."""
+        try:
+            super().process_endofpipe()
+            self.writer.wait()
+        finally:
+            self.writer.close()
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """On SIGTERM/SIGINT, finish writing (and pass on the state) before leaving."""
+        try:
+            self.drain_all(is_endofpipe=True)
+            self.writer.wait()
+        finally:
+            super()._handle_termination(signum, frame)
+
+
+if __name__ == "__main__":
+    TargetParquetSems.cli()

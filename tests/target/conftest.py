@@ -1,0 +1,78 @@
+"""Helpers for the target tests: run the target in-process, read what it wrote."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from target_parquet_sems.target import TargetParquetSems
+
+SyncFunction = Callable[..., list[dict]]
+
+
+def singer_lines(messages: Iterable[dict]) -> str:
+    return "".join(json.dumps(message) + "\n" for message in messages)
+
+
+class Messages:
+    """Builders for Singer messages, shared with the tests through the `msg` fixture."""
+
+    @staticmethod
+    def schema(stream: str, schema: dict, key_properties: list[str] | None = None) -> dict:
+        return {
+            "type": "SCHEMA",
+            "stream": stream,
+            "schema": schema,
+            "key_properties": key_properties or [],
+        }
+
+    @staticmethod
+    def record(stream: str, record: dict) -> dict:
+        return {"type": "RECORD", "stream": stream, "record": record}
+
+    @staticmethod
+    def state(value: dict) -> dict:
+        return {"type": "STATE", "value": value}
+
+    lines = staticmethod(singer_lines)
+
+
+@pytest.fixture
+def msg() -> type[Messages]:
+    return Messages
+
+
+@pytest.fixture
+def sync() -> SyncFunction:
+    """Run the target on messages (dicts or raw lines); return the STATE values emitted."""
+
+    def run(config: dict[str, Any], messages: Iterable[dict] | str) -> list[dict]:
+        text = messages if isinstance(messages, str) else singer_lines(messages)
+        target = TargetParquetSems(config=config)
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            target.listen(io.StringIO(text))
+        return [json.loads(line) for line in stdout.getvalue().splitlines() if line.strip()]
+
+    return run
+
+
+@pytest.fixture
+def read_file() -> Callable[[Path], pa.Table]:
+    """One stream file, read exactly (no partition discovery)."""
+    return lambda path: pq.ParquetFile(path).read()
+
+
+@pytest.fixture
+def read_hive() -> Callable[[Path], pa.Table]:
+    """A partitioned stream, read the way sems-battery reads it."""
+    return lambda folder: ds.dataset(folder, format="parquet", partitioning="hive").to_table()
