@@ -53,6 +53,7 @@ class Settings:
     api_url: str | None = None
     archive_dir: Path | None = None
     timezone: str | None = None
+    fallback_utc_offset: str | None = None
     interval_minutes: int = 5
     lookback_days: int = 2
     policy: RetryPolicy = field(default_factory=RetryPolicy)

@@ -71,6 +71,15 @@ class TapSems(Tap):
             description="The plant's IANA time zone; default: from the portal's station data",
         ),
         th.Property(
+            "fallback_utc_offset",
+            th.StringType,
+            description=(
+                "Fixed UTC offset (e.g. +08:00) used only when neither `timezone` nor the "
+                "portal names the plant's zone; ignores daylight saving (the earlier "
+                "exporter's SEMS_TZ_OFFSET)"
+            ),
+        ),
+        th.Property(
             "interval_minutes",
             th.IntegerType,
             default=5,
@@ -139,12 +148,19 @@ class TapSems(Tap):
                 f"backend '{backend}' needs the `account` and `password` settings"
             )
         timezone = config.get("timezone") or None
-        if timezone:
-            try:
-                load_zone(timezone)
-            except ValueError as error:
-                raise SemsConfigError(f"timezone: {error}") from None
-        elif backend == "archive":
+        fallback = config.get("fallback_utc_offset") or None
+        for name, value in (("timezone", timezone), ("fallback_utc_offset", fallback)):
+            if value:
+                try:
+                    zone = load_zone(value)
+                except ValueError as error:
+                    raise SemsConfigError(f"{name}: {error}") from None
+                if name == "fallback_utc_offset" and not isinstance(zone, dt.timezone):
+                    raise SemsConfigError(
+                        f"fallback_utc_offset '{value}' is not a UTC offset such as +08:00 "
+                        "(an IANA zone name belongs in `timezone`)"
+                    )
+        if backend == "archive" and not (timezone or fallback):
             raise SemsConfigError(
                 "backend 'archive' needs the `timezone` setting (legacy day files only hold "
                 "wall-clock times), for example Europe/Berlin"
@@ -176,6 +192,7 @@ class TapSems(Tap):
             if config.get("archive_dir")
             else None,
             timezone=timezone,
+            fallback_utc_offset=fallback,
             interval_minutes=int(config.get("interval_minutes", 5)),
             lookback_days=max(0, int(config.get("lookback_days", 2))),
             policy=RetryPolicy(
@@ -206,12 +223,23 @@ class TapSems(Tap):
         record = self._station_records.get(station_id)
         if record is None:
             record = dict(self.backend.station_record(station_id))
+            fallback = self.settings.fallback_utc_offset
             if self.settings.timezone:
                 record["timezone"] = self.settings.timezone
+            elif not record.get("timezone") and fallback:
+                self.logger.warning(
+                    "Station %s: the portal names no time zone; using the fixed offset %s "
+                    "(fallback_utc_offset). Daylight saving is ignored: set `timezone` to "
+                    "the plant's IANA zone if its clocks change.",
+                    station_id,
+                    fallback,
+                )
+                record["timezone"] = fallback
             self._station_records[station_id] = record
         return record
 
     def station_zone(self, station_id: str) -> dt.tzinfo:
+        """`timezone`, else the zone the portal names, else `fallback_utc_offset`."""
         if self.settings.timezone:
             return load_zone(self.settings.timezone)
         record = self.station_record(station_id)

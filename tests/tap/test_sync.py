@@ -396,3 +396,25 @@ def test_hidden_time_zone_needs_the_setting(run_tap, tap_config) -> None:
     first = run.records("plant_power")[0]
     assert first["time_local"].startswith("2026-06-01")
     assert first["timestamp"].startswith("2026-05-31T")  # Sydney is ten hours ahead
+
+
+def test_fallback_offset_applies_only_where_no_zone_is_named(run_tap, tap_config) -> None:
+    hidden = Station(
+        id=station_uuid("shanghai"), name="Hidden", timezone="Asia/Shanghai", exposes_timezone=False
+    )
+    named = Station(id=station_uuid("berlin"), name="Named", timezone="Europe/Berlin")
+    with FakePortal([Account(DEMO_ACCOUNT, DEMO_PASSWORD, [hidden, named])]) as portal:
+        config = tap_config(
+            portal, start_date="2026-06-01", end_date="2026-06-01", fallback_utc_offset="+08:00"
+        )
+        run = run_tap(config)
+    assert run.returncode == 0, run.stderr
+    zones = {r["station_id"]: r["timezone"] for r in run.records("stations")}
+    assert zones == {hidden.id: "+08:00", named.id: "Europe/Berlin"}
+    firsts = {}
+    for record in run.records("plant_power"):
+        firsts.setdefault(record["station_id"], record)
+    assert firsts[hidden.id]["time_local"] == "2026-06-01 00:00:00"
+    assert firsts[hidden.id]["timestamp"] == "2026-05-31T16:00:00+00:00"
+    assert "using the fixed offset +08:00" in run.stderr
+    assert run.stderr.count("using the fixed offset") == 1
