@@ -171,9 +171,11 @@ class TapSems(Tap):
         end = parse_end_date(config.get("end_date"))
         if end and end < start:
             raise SemsConfigError(f"end_date {end} is before start_date {start}")
-        station_ids = tuple(
-            dict.fromkeys(s.strip() for s in config.get("station_ids") or [] if s.strip())
+        # Items may hold comma-separated ids (SEMS_STATION_ID="uuid-1,uuid-2").
+        listed = (
+            part.strip() for item in config.get("station_ids") or [] for part in item.split(",")
         )
+        station_ids = tuple(dict.fromkeys(part for part in listed if part))
         if backend == "archive":
             if not station_ids:
                 raise SemsConfigError(
