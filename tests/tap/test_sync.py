@@ -418,3 +418,24 @@ def test_fallback_offset_applies_only_where_no_zone_is_named(run_tap, tap_config
     assert firsts[hidden.id]["timestamp"] == "2026-05-31T16:00:00+00:00"
     assert "using the fixed offset +08:00" in run.stderr
     assert run.stderr.count("using the fixed offset") == 1
+
+
+def test_slow_replies_time_out_and_are_retried(portal, run_tap, tap_config) -> None:
+    portal.faults.slow_calls = 1
+    portal.faults.slow_seconds = 3
+    portal.faults.endpoints = ["semsplus.power_curve"]
+    config = tap_config(
+        portal, start_date="2026-06-01", end_date="2026-06-01", request_timeout_seconds=0.5
+    )
+    run = run_tap(config)
+    assert run.returncode == 0, run.stderr
+    assert "no answer within 0.5 s; retry 1 of 5" in run.stderr
+    assert len(run.records("plant_power")) == 288
+
+
+def test_login_parameter_error_stops_without_retrying(portal, run_tap, tap_config) -> None:
+    portal.faults.login_parameter_error = True
+    run = run_tap(tap_config(portal, start_date="2026-06-01"))
+    assert run.returncode == 1
+    assert "SEMS+ login refused with a parameter error (code 100004" in run.stderr
+    assert len(portal.requests_for("semsplus.login")) == 1
