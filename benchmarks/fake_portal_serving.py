@@ -22,18 +22,11 @@ from sems_fake_portal import (
     semsplus_password_hash,
     semsplus_signature,
 )
+from sems_fake_portal.client import SEMSPLUS_BOOTSTRAP_TOKEN
 
 YEAR = 2025
 WINDOW_DAYS = 7
 SCALE = 5
-BOOTSTRAP_TOKEN = {
-    "uid": "",
-    "timestamp": 0,
-    "token": "",
-    "client": "semsPlusWeb",
-    "version": "",
-    "language": "en",
-}
 
 
 def login(session: requests.Session, portal: FakePortal) -> dict[str, str]:
@@ -46,7 +39,7 @@ def login(session: requests.Session, portal: FakePortal) -> dict[str, str]:
             "isChinese": False,
             "isLocal": False,
         },
-        headers={"token": json.dumps(BOOTSTRAP_TOKEN)},
+        headers={"token": json.dumps(SEMSPLUS_BOOTSTRAP_TOKEN)},
         timeout=10,
     ).json()
     return answer["data"]
