@@ -11,10 +11,14 @@ from singer_sdk.configuration._dict_config import merge_missing_config_jsonschem
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     BATCH_CONFIG,
+    FLATTENING_CONFIG,
+    STREAM_MAPS_CONFIG,
     TARGET_VALIDATE_RECORDS_CONFIG,
     PluginCapabilities,
     TargetCapabilities,
 )
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
 from target_parquet_sems.partitioning import (
@@ -38,10 +42,15 @@ if t.TYPE_CHECKING:
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
 _record_encoder = msgspec.json.Encoder(decimal_format="number")
 _UNSUPPORTED_SETTINGS = {
-    "stream_maps": "apply stream maps in the tap or in a mapper plugin",
-    "flattening_enabled": "nested objects are kept as Parquet structs",
     "add_record_metadata": "the _sdc metadata columns are not written by this target",
 }
+
+
+class _RecordMessage(msgspec.Struct):
+    record: dict[str, t.Any]
+
+
+_message_decoder = msgspec.json.Decoder(_RecordMessage)
 
 _PARTITION_ITEM = th.CustomType(
     {
@@ -76,6 +85,8 @@ class TargetParquetSems(Target):
         PluginCapabilities.ABOUT,
         PluginCapabilities.STRUCTURED_LOGGING,
         PluginCapabilities.BATCH,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
         TargetCapabilities.VALIDATE_RECORDS,
     ]
 
@@ -200,8 +211,13 @@ class TargetParquetSems(Target):
         `load_method` and `add_record_metadata` are left out: keyed streams are always
         merged and unkeyed ones appended, and no _sdc columns are written.
         """
-        merge_missing_config_jsonschema(BATCH_CONFIG, config_jsonschema)
-        merge_missing_config_jsonschema(TARGET_VALIDATE_RECORDS_CONFIG, config_jsonschema)
+        for settings in (
+            BATCH_CONFIG,
+            TARGET_VALIDATE_RECORDS_CONFIG,
+            STREAM_MAPS_CONFIG,
+            FLATTENING_CONFIG,
+        ):
+            merge_missing_config_jsonschema(settings, config_jsonschema)
 
     # --- messages -----------------------------------------------------------------
 
@@ -218,6 +234,15 @@ class TargetParquetSems(Target):
             line = _record_encoder.encode({"record": message_dict["record"]})
             run = RecordRun(message_dict["stream"], [line], [self._reader_line_number()])
         self.writer.raise_if_failed()
+        maps = self.mapper.stream_maps.get(run.stream)
+        if maps and not _passes_through(run.stream, maps):
+            self._process_mapped_run(run, maps)
+        else:
+            self._buffer_run(run)
+        self._handle_max_record_age()
+
+    def _buffer_run(self, run: RecordRun) -> None:
+        """Add record lines to their sink; a full sink drains all and passes on STATE."""
         sink = self._sinks_active.get(run.stream)
         if sink is None:
             self._assert_sink_exists(run.stream)
@@ -235,7 +260,30 @@ class TargetParquetSems(Target):
                 )
                 self.drain_all()
             lines, numbers = lines[room:], numbers[room:]
-        self._handle_max_record_age()
+
+    def _process_mapped_run(self, run: RecordRun, maps: list[t.Any]) -> None:
+        """With stream maps or flattening: decode each record and apply the SDK's maps.
+
+        The mapped records are encoded again and buffered like raw lines, so Arrow still
+        parses them a batch at a time; only the maps themselves run per record.
+        """
+        mapped_runs: dict[str, RecordRun] = {}
+        for line, number in zip(run.lines, run.line_numbers, strict=True):
+            try:
+                record = _message_decoder.decode(line).record
+            except msgspec.DecodeError as exc:
+                msg = f"Line {number}: the record of stream '{run.stream}' is not valid JSON: {exc}"
+                raise InvalidInputLine(msg) from None
+            for stream_map in maps:
+                mapped = stream_map.transform(dict(record))
+                if mapped is None:  # filtered out by the map
+                    continue
+                alias = stream_map.stream_alias
+                out = mapped_runs.get(alias) or mapped_runs.setdefault(alias, RecordRun(alias))
+                out.lines.append(_record_encoder.encode({"record": mapped}))
+                out.line_numbers.append(number)
+        for mapped_run in mapped_runs.values():
+            self._buffer_run(mapped_run)
 
     def _reader_line_number(self) -> int:
         return getattr(self.message_reader, "line_number", 0)
@@ -279,6 +327,16 @@ class TargetParquetSems(Target):
             self.writer.wait()
         finally:
             super()._handle_termination(signum, frame)
+
+
+def _passes_through(stream: str, maps: list[t.Any]) -> bool:
+    """True when the stream's maps leave every record unchanged (no maps configured)."""
+    return (
+        len(maps) == 1
+        and type(maps[0]) is SameRecordTransform
+        and maps[0].stream_alias == stream
+        and not maps[0].flattening_enabled
+    )
 
 
 if __name__ == "__main__":

@@ -195,5 +195,5 @@ def test_unsupported_settings_are_refused(tmp_path: Path) -> None:
     from singer_sdk.exceptions import ConfigValidationError
 
     with pytest.raises(ConfigValidationError) as error:
-        TargetParquetSems(config={"destination_path": str(tmp_path), "stream_maps": {"a": None}})
-    assert "stream_maps" in str(error.value.errors)
+        TargetParquetSems(config={"destination_path": str(tmp_path), "add_record_metadata": True})
+    assert "add_record_metadata" in str(error.value.errors)
