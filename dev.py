@@ -68,6 +68,22 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+def ensure_postgresql() -> None:
+    """The target-postgres tests start a real PostgreSQL server; install Debian's if absent."""
+    if any(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or shutil.which("initdb"):
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return  # the tests then fail with a message saying what is missing
+    print(
+        "Installing PostgreSQL (Debian's postgresql package) for the pipeline tests ...", flush=True
+    )
+    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-q"], env=environment)
+    run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"], env=environment
+    )
+
+
 def run(command: list[str], **kwargs: object) -> None:
     result = subprocess.run(command, cwd=ROOT, check=False, **kwargs)  # type: ignore[call-overload]
     if result.returncode != 0:
@@ -84,6 +100,7 @@ def task_test(args: list[str]) -> None:
     print("== mypy", flush=True)
     run([venv_bin("mypy"), *TYPE_CHECKED])
     print("== pytest", flush=True)
+    ensure_postgresql()
     run([venv_bin("python"), "-m", "pytest", *args])
 
 

@@ -1,17 +1,9 @@
-"""The main job as users run it: `meltano run tap-sems target-parquet-sems`.
-
-Each test gets its own Meltano system database (so its own state) and destination; the
-plugins are installed once into the project's .meltano/ by `meltano install`.
-"""
+"""The main job as users run it: `meltano run tap-sems target-parquet-sems`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,69 +12,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID, FakePortal
+from sems_fake_portal import DEMO_STATION_ID, FakePortal
 from sems_fake_portal.archive import write_legacy_day_files
 
-ROOT = Path(__file__).resolve().parents[2]
-MELTANO = str(Path(sys.executable).parent / "meltano")
 STATE_ID = "dev:tap-sems-to-target-parquet-sems"
 BERLIN = ZoneInfo("Europe/Berlin")
 
 pytestmark = pytest.mark.slow
-
-
-def clean_environment() -> dict[str, str]:
-    """The test's environment without any SEMS or plugin settings of the developer's."""
-    prefixes = ("SEMS_", "TAP_SEMS_", "TARGET_PARQUET_SEMS_", "MELTANO_")
-    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-
-
-@pytest.fixture(scope="module")
-def installed() -> None:
-    env = clean_environment() | {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    for kind, name in (("extractor", "tap-sems"), ("loader", "target-parquet-sems")):
-        done = subprocess.run(
-            [MELTANO, "install", kind, name],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-
-
-@pytest.fixture
-def meltano(installed: None, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run meltano in the project with this test's state database and destination."""
-    base = clean_environment() | {
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_ENVIRONMENT": "dev",
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
-        "TARGET_PARQUET_SEMS_DESTINATION_PATH": str(tmp_path / "output"),
-        "TAP_SEMS_MAX_REQUESTS_PER_SECOND": "0",
-        "SEMS_ACCOUNT": DEMO_ACCOUNT,
-        "SEMS_PASSWORD": DEMO_PASSWORD,
-    }
-
-    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [MELTANO, *args],
-            cwd=ROOT,
-            env=base | env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-
-    return run
-
-
-@pytest.fixture
-def portal() -> Iterator[FakePortal]:
-    with FakePortal() as running:
-        yield running
 
 
 def read_power(tmp_path: Path) -> pa.Table:
