@@ -30,6 +30,10 @@ DATA_FILE = "data.parquet"
 SCHEMA_FILE = "_common_metadata"
 
 
+class LayoutConflictError(ValueError):
+    """The stream is stored both partitioned and not, or would be."""
+
+
 class StreamDataset:
     """One stream's files, and the merged write of a batch into them."""
 
@@ -62,6 +66,30 @@ class StreamDataset:
         else:
             self.folder = destination.root
             self.single_file = destination.path(f"{folder_name}.parquet")
+        self._refuse_other_layout(folder_name)
+
+    def _refuse_other_layout(self, folder_name: str) -> None:
+        """Stop when the stream is already stored the other way (partition_by changed).
+
+        Writing on would leave two copies of the stream side by side, and readers of
+        either one would miss the other's rows.
+        """
+        single = self.destination.path(f"{folder_name}.parquet")
+        folder = self.destination.path(folder_name)
+        if self.partitions and self.destination.exists(single):
+            msg = (
+                f"Stream '{folder_name}' is now partitioned (partition_by), but {single} holds "
+                "it unpartitioned from an earlier run. Move that file away and re-load its "
+                "rows (e.g. a --full-refresh run), or remove partition_by for this stream."
+            )
+            raise LayoutConflictError(msg)
+        if not self.partitions and self.destination.is_folder(folder):
+            msg = (
+                f"Stream '{folder_name}' is now unpartitioned, but {folder}/ holds it "
+                "partitioned from an earlier run. Move that folder away and re-load its rows "
+                "(e.g. a --full-refresh run), or set partition_by for this stream again."
+            )
+            raise LayoutConflictError(msg)
 
     def write(self, incoming: pa.Table) -> int:
         """Merge `incoming` into the dataset; returns the number of files rewritten.

@@ -73,6 +73,9 @@ class Destination:
     def exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type == pa_fs.FileType.File
 
+    def is_folder(self, path: str) -> bool:
+        return self.fs.get_file_info(path).type == pa_fs.FileType.Directory
+
     def read_table(self, path: str) -> pa.Table:
         """One file exactly (no partition discovery from its folder names)."""
         with self.fs.open_input_file(path) as handle:

@@ -17,6 +17,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from tap_sems.schemas import PLANT_POWER, PLANT_POWER_KEY
 from target_parquet_sems.convert import RecordError
+from target_parquet_sems.dataset import LayoutConflictError
 from target_parquet_sems.schema import SchemaMergeError
 
 Reader = Callable[[Path], pa.Table]
@@ -394,3 +395,25 @@ def test_compression_setting(tmp_path: Path, sync: Any, msg: Any, codec: str) ->
     metadata = pq.ParquetFile(tmp_path / "items.parquet").metadata
     written = metadata.row_group(0).column(0).compression
     assert written == {"none": "UNCOMPRESSED", "lz4": "LZ4"}.get(codec, codec.upper())
+
+
+def test_changing_partition_by_stops_instead_of_splitting_the_stream(
+    sync, msg, tmp_path: Path
+) -> None:
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}, "g": {"type": "string"}}}
+    messages = [msg.schema("things", schema, ["id"]), msg.record("things", {"id": 1, "g": "a"})]
+    plain = {"destination_path": str(tmp_path)}
+    partitioned = {**plain, "partition_by": {"things": ["g"]}}
+
+    sync(plain, messages)
+    before = (tmp_path / "things.parquet").read_bytes()
+    with pytest.raises(LayoutConflictError, match="holds it unpartitioned from an earlier run"):
+        sync(partitioned, messages)
+    assert (tmp_path / "things.parquet").read_bytes() == before
+    assert not (tmp_path / "things").exists()
+
+    (tmp_path / "things.parquet").unlink()
+    sync(partitioned, messages)
+    with pytest.raises(LayoutConflictError, match="holds it partitioned from an earlier run"):
+        sync(plain, messages)
+    assert not (tmp_path / "things.parquet").exists()
