@@ -20,6 +20,10 @@ from tap_sems.stations import legacy_utc_offset_hours
 from tap_sems.timeutil import load_zone
 
 INTERVALS = [1, 5, 10, 15, 30, 60]
+# A number, or its text: the SDK passes TAP_SEMS_* variables of number settings on as text.
+SECONDS_OR_RATE = th.CustomType(
+    {"type": ["number", "string"], "pattern": r"^\s*\d+(\.\d+)?\s*$", "minimum": 0}
+)
 
 
 class TapSems(Tap):
@@ -94,7 +98,7 @@ class TapSems(Tap):
         ),
         th.Property(
             "max_requests_per_second",
-            th.NumberType,
+            SECONDS_OR_RATE,
             default=1,
             description="Politeness limit; 0 means no limit",
         ),
@@ -103,18 +107,18 @@ class TapSems(Tap):
         ),
         th.Property(
             "backoff_seconds",
-            th.NumberType,
+            SECONDS_OR_RATE,
             default=2,
             description="First wait after a transient failure; doubles each retry",
         ),
         th.Property(
             "rate_limit_wait_seconds",
-            th.NumberType,
+            SECONDS_OR_RATE,
             default=300,
             description="Wait after the portal says GY0429 (rate limited)",
         ),
         th.Property(
-            "request_timeout_seconds", th.NumberType, default=30, description="Per request"
+            "request_timeout_seconds", SECONDS_OR_RATE, default=30, description="Per request"
         ),
     ).to_dict()
 

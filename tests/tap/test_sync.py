@@ -439,3 +439,31 @@ def test_login_parameter_error_stops_without_retrying(portal, run_tap, tap_confi
     assert run.returncode == 1
     assert "SEMS+ login refused with a parameter error (code 100004" in run.stderr
     assert len(portal.requests_for("semsplus.login")) == 1
+
+
+def test_settings_from_the_environment(portal, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_SEMS_")} | {
+        "TAP_SEMS_ACCOUNT": DEMO_ACCOUNT,
+        "TAP_SEMS_PASSWORD": DEMO_PASSWORD,
+        "TAP_SEMS_API_URL": portal.url,
+        "TAP_SEMS_START_DATE": "2026-06-01",
+        "TAP_SEMS_END_DATE": "2026-06-01",
+        "TAP_SEMS_STATION_IDS": json.dumps([DEMO_STATION_ID]),
+        "TAP_SEMS_MAX_REQUESTS_PER_SECOND": "20.5",
+        "TAP_SEMS_INTERVAL_MINUTES": "15",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tap_sems.tap", "--config", "ENV"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sum(m["type"] == "RECORD" and m["stream"] == "plant_power" for m in records) == 96
