@@ -293,17 +293,29 @@ def legacy_curve(chart: Mapping[str, Any], day: dt.date) -> Curve:
             what = f"line '{name}' point {position}"
             if not isinstance(point, Mapping):
                 raise PayloadError(f"{what} is not an object")
-            clock = point.get("x")
-            if not isinstance(clock, str):
-                raise PayloadError(f"{what}: 'x' is {clock!r}, expected HH:mm")
-            stamp = prefix + clock.strip()
-            stamps.append(stamp + ":00" if len(stamp) == 16 else stamp)  # HH:mm grid
+            stamps.append(legacy_stamp(prefix, point.get("x"), what))
             values.append(to_number(point.get("y"), what))
         target = LEGACY_CURVE_FIELDS.get(name)
         if target is not None and target != "battery_soc_pct":
             values = scaled(values, power_scale(line.get("unit"), name, default_unit="W"))
         curve.add(name, target, stamps, values)
     return curve
+
+
+def legacy_stamp(prefix: str, clock: Any, what: str) -> str:
+    """ "YYYY-MM-DD HH:MM:SS" from a legacy `x`: "HH:mm" on the day, "H:mm", or a full stamp."""
+    if not isinstance(clock, str):
+        raise PayloadError(f"{what}: 'x' is {clock!r}, expected HH:mm")
+    text = clock.strip()
+    if len(text) == 5 and text[2] == ":" and text[:2].isdigit() and text[3:].isdigit():
+        return f"{prefix}{text}:00"
+    if len(text) >= 16:  # a whole date and time; its date is checked against the day later
+        return text
+    parts = text.split(":")
+    if not 2 <= len(parts) <= 3 or not all(part.isdigit() for part in parts):
+        raise PayloadError(f"{what}: 'x' is {clock!r}, expected HH:mm")
+    hour, minute, second = (*map(int, parts), 0)[:3]
+    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}"
 
 
 def parse_legacy_chart(
@@ -370,7 +382,9 @@ def assemble_records(
                 {
                     "station_id": station_id,
                     "timestamp": instant.isoformat(),
-                    "time_local": stamp if len(stamp) == 19 else wall.isoformat(sep=" "),
+                    "time_local": stamp
+                    if stamp[10:11] == " " and len(stamp) == 19
+                    else wall.isoformat(sep=" "),
                     "day": stamp[:10],
                     "pv_power_w": values[0],
                     "load_power_w": values[1],

@@ -314,6 +314,38 @@ def test_legacy_unknown_lines_go_to_extra() -> None:
     assert parsed.days[day][0]["extra"] == {"PCurve_Power_Genset": 7.0}
 
 
+@pytest.mark.parametrize(
+    ("clock", "local"),
+    [
+        ("12:05", "2026-06-01 12:05:00"),
+        ("7:05", "2026-06-01 07:05:00"),
+        ("07:05:30", "2026-06-01 07:05:30"),
+        ("2026-06-01 12:05", "2026-06-01 12:05:00"),
+        ("2026-06-01T12:05:00", "2026-06-01 12:05:00"),
+    ],
+)
+def test_legacy_clock_variants_land_on_the_same_instant(clock: str, local: str) -> None:
+    day = dt.date(2026, 6, 1)
+    chart = {"lines": [{"key": "PCurve_Power_PV", "unit": "W", "xy": [{"x": clock, "y": 5}]}]}
+    parsed = parsing.parse_legacy_chart(
+        chart, station_id=STATION, day=day, clock=DayClock(day, BERLIN), source="x"
+    )
+    [record] = parsed.days[day]
+    assert record["time_local"] == local
+    wall = dt.datetime.fromisoformat(local).replace(tzinfo=BERLIN)
+    assert record["timestamp"] == wall.astimezone(dt.timezone.utc).isoformat()
+
+
+@pytest.mark.parametrize("clock", ["noon", "12", "12:xx", 1205])
+def test_legacy_clock_that_is_not_a_time_is_named(clock: Any) -> None:
+    day = dt.date(2026, 6, 1)
+    chart = {"lines": [{"key": "PCurve_Power_PV", "unit": "W", "xy": [{"x": clock, "y": 5}]}]}
+    with pytest.raises(parsing.PayloadError, match="line 'PCurve_Power_PV' point 0: 'x'"):
+        parsing.parse_legacy_chart(
+            chart, station_id=STATION, day=day, clock=DayClock(day, BERLIN), source="x"
+        )
+
+
 # ---- statistics, stations, logins -------------------------------------------------------
 
 
