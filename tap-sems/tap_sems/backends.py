@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from tap_sems import parsing, stations
 from tap_sems.client import (
@@ -181,31 +181,38 @@ class Backend(abc.ABC):
         )
 
 
-class ApiBackend(Backend):
+ClientT = TypeVar("ClientT", bound=SemsClient)
+
+
+class ApiBackend(Backend, Generic[ClientT]):
     """Shared by the two API generations: one client, one login, station metadata."""
 
-    client: SemsClient
-
-    @property
-    def request_count(self) -> int:
-        return self.client.request_count
-
-
-class SemsPlusBackend(ApiBackend):
-    name = "semsplus"
-    integrates_daily_energy = False
-    window_days = 7
-    statistics_window_days = (366, 31, 7, 1)
+    client_class: type[ClientT]
 
     def __init__(self, settings: Settings, logger: logging.Logger) -> None:
         super().__init__(settings, logger)
-        self.client: SemsPlusClient = SemsPlusClient(
+        self.client: ClientT = self.client_class(
             settings.account,
             settings.password,
             base_url=settings.api_url,
             policy=settings.policy,
             logger=logger,
         )
+
+    @property
+    def request_count(self) -> int:
+        return self.client.request_count
+
+
+class SemsPlusBackend(ApiBackend[SemsPlusClient]):
+    name = "semsplus"
+    client_class = SemsPlusClient
+    integrates_daily_energy = False
+    window_days = 7
+    statistics_window_days = (366, 31, 7, 1)
+
+    def __init__(self, settings: Settings, logger: logging.Logger) -> None:
+        super().__init__(settings, logger)
         self._statistics_sizes = list(self.statistics_window_days)
         self._integrate_stations: set[str] = set()
 
@@ -333,18 +340,9 @@ class SemsPlusBackend(ApiBackend):
             start = end + dt.timedelta(days=1)
 
 
-class LegacyBackend(ApiBackend):
+class LegacyBackend(ApiBackend[LegacyClient]):
     name = "legacy"
-
-    def __init__(self, settings: Settings, logger: logging.Logger) -> None:
-        super().__init__(settings, logger)
-        self.client: LegacyClient = LegacyClient(
-            settings.account,
-            settings.password,
-            base_url=settings.api_url,
-            policy=settings.policy,
-            logger=logger,
-        )
+    client_class = LegacyClient
 
     def list_station_ids(self) -> list[str]:
         payload = self.client.station_list()
