@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import typing as t
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from functools import cached_property
 
 from singer_sdk import Stream
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import SelectionMask
 
 from tap_sems import schemas
@@ -59,6 +63,36 @@ class SemsStream(Stream):
         if not isinstance(self._mask, RememberingMask):
             self._mask = RememberingMask(self.metadata.resolve_selection())
         return self._mask
+
+    @cached_property
+    def selects_every_property(self) -> bool:
+        return all(self.mask.values())
+
+    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+        """The SDK's, without its per-record walk when the catalog deselects nothing.
+
+        That walk copies every record and looks each key up in the selection mask: a
+        tenth of the tap's CPU on a station-year, to remove nothing.
+        """
+        if not self.selects_every_property:
+            yield from super()._generate_record_messages(record)
+            return
+        record = conform_record_data_types(
+            stream_name=self.name,
+            record=record,
+            schema=self.effective_schema,
+            level=self.TYPE_CONFORMANCE_LEVEL,
+            logger=self.logger,
+        )
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
 
     @property
     def sems_tap(self) -> TapSems:

@@ -467,3 +467,40 @@ def test_settings_from_the_environment(portal, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert sum(m["type"] == "RECORD" and m["stream"] == "plant_power" for m in records) == 96
+
+
+def test_catalog_deselection_removes_properties(portal, tap_config, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config_path = tmp_path / "config.json"
+    config_path.write_text(
+        json.dumps(
+            tap_config(
+                portal,
+                station_ids=[DEMO_STATION_ID],
+                start_date="2026-06-01",
+                end_date="2026-06-01",
+                interval_minutes=60,
+            )
+        )
+    )
+    tap = [sys.executable, "-m", "tap_sems.tap", "--config", str(config_path)]
+    catalog = json.loads(
+        subprocess.run([*tap, "--discover"], capture_output=True, check=True).stdout
+    )
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            entry["metadata"]["selected"] = stream["tap_stream_id"] == "plant_power"
+            if entry["breadcrumb"] in (["properties", "source"], ["properties", "extra"]):
+                entry["metadata"]["selected"] = False
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    done = subprocess.run(
+        [*tap, "--catalog", str(catalog_path)], capture_output=True, text=True, check=True
+    )
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    records = [m["record"] for m in records if m["type"] == "RECORD"]
+    assert len(records) == 24
+    assert all("source" not in r and "extra" not in r for r in records)
+    assert all(r["pv_power_w"] is not None for r in records)
