@@ -96,34 +96,41 @@ class RawRecordReader(GenericSingerReader[str]):
         stats: Counter[str] = Counter()
         on_record = callbacks[SingerMessageType.RECORD]
         records = 0
-        run: RecordRun | None = None
+        # The run being collected: its stream, its lines, and the number of its first line
+        # (its lines are consecutive, so their numbers need not be collected one by one).
+        stream = ""
+        lines: list[bytes] = []
+        append = lines.append
+        first = 0
         prefix = b"\x00"  # matches no line until a stream's prefix is learned
         number = self.line_number
+
         for line in _binary_lines(file_input or self.default_input):
             number += 1
             if line.startswith(prefix):
-                run.lines.append(line)  # type: ignore[union-attr]
-                run.line_numbers.append(number)  # type: ignore[union-attr]
-                if len(run.lines) >= RUN_LENGTH:  # type: ignore[union-attr]
+                append(line)
+                if len(lines) >= RUN_LENGTH:
                     self.line_number = number
-                    records += len(run.lines)  # type: ignore[union-attr]
-                    on_record(run)
-                    run = RecordRun(run.stream)  # type: ignore[union-attr]
+                    records += len(lines)
+                    on_record(_run(stream, lines, first))
+                    lines = []
+                    append = lines.append
+                    first = number + 1
                 continue
             self.line_number = number
-            if run is not None and run.lines:
-                records += len(run.lines)
-                on_record(run)
-            run = None
+            if lines:
+                records += len(lines)
+                on_record(_run(stream, lines, first))
+                lines = []
+                append = lines.append
             prefix = b"\x00"
             if not line.strip():
                 continue
             envelope = self._decode_envelope(line)
             if envelope.type == _RECORD:
-                run = RecordRun(envelope.stream, [line], [number])
-                prefix = self._prefixes.get(envelope.stream) or self._learn_prefix(
-                    line, envelope.stream
-                )
+                stream, first = envelope.stream, number
+                append(line)
+                prefix = self._prefixes.get(stream) or self._learn_prefix(line, stream)
                 continue
             callback = callbacks.get(envelope.type)
             if callback is None:
@@ -133,9 +140,9 @@ class RawRecordReader(GenericSingerReader[str]):
             callback(self.deserialize_json(line))
             stats[envelope.type] += 1
         self.line_number = number
-        if run is not None and run.lines:
-            records += len(run.lines)
-            on_record(run)
+        if lines:
+            records += len(lines)
+            on_record(_run(stream, lines, first))
         stats[_RECORD] += records
         return stats
 
@@ -175,6 +182,10 @@ class RawRecordReader(GenericSingerReader[str]):
         if len(shown) > _SHOWN_CHARS:
             shown = shown[:_SHOWN_CHARS] + "..."
         return f"Input line {self.line_number}: {problem}: {shown}"
+
+
+def _run(stream: str, lines: list[bytes], first: int) -> RecordRun:
+    return RecordRun(stream, lines, list(range(first, first + len(lines))))
 
 
 def _binary_lines(source: Iterable[str] | Iterable[bytes] | t.IO[t.Any]) -> Iterator[bytes]:
