@@ -386,10 +386,20 @@ def _to_date(value: Any) -> datetime.date:
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return datetime.date.fromisoformat(value.strip())
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            pass
+        # Some taps write dates as midnight date-times ("2000-01-01T00:00:00+00:00").
+        try:
+            moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"not an ISO 8601 date: {value!r:.80}") from None
+        if moment.time() != datetime.time(0):
+            msg = f"a date field holds a date-time with a time of day: {value!r:.80}"
+            raise ValueError(msg)
+        return moment.date()
     raise ValueError(f"expected a date string, got {value!r:.80}")
 
 

@@ -326,6 +326,38 @@ def test_timestamps_any_iso_form_become_utc_microseconds(
     ]
 
 
+def test_dates_written_as_midnight_date_times_are_dates(
+    tmp_path: Path, sync: Any, msg: Any
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"on": {"type": ["string", "null"], "format": "date"}},
+    }
+    values = ["2026-09-01", "2026-09-02T00:00:00Z", "2026-09-03T00:00:00+02:00", None]
+    sync(
+        {"destination_path": str(tmp_path)},
+        [msg.schema("t", schema)] + [msg.record("t", {"on": v}) for v in values],
+    )
+    column = pq.read_table(tmp_path / "t.parquet").column("on")
+    assert column.type == pa.date32()
+    assert [None if v is None else v.isoformat() for v in column.to_pylist()] == [
+        "2026-09-01",
+        "2026-09-02",
+        "2026-09-03",
+        None,
+    ]
+
+
+def test_a_date_field_with_a_time_of_day_is_refused(tmp_path: Path, sync: Any, msg: Any) -> None:
+    schema = {"type": "object", "properties": {"on": {"type": "string", "format": "date"}}}
+    with pytest.raises(RecordError, match="field 'on': a date field holds a date-time"):
+        sync(
+            {"destination_path": str(tmp_path)},
+            [msg.schema("t", schema), msg.record("t", {"on": "2026-09-02T10:00:00Z"})],
+        )
+    assert not (tmp_path / "t.parquet").exists()
+
+
 def test_batch_messages_jsonl_and_parquet(tmp_path: Path, sync: Any, msg: Any) -> None:
     jsonl = tmp_path / "in" / "part1.json.gz"
     jsonl.parent.mkdir()
