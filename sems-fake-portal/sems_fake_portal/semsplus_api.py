@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from sems_fake_portal import malform, payloads, protocol
 from sems_fake_portal.calls import (
     Answer,
@@ -145,11 +143,10 @@ def power_curve(portal: FakePortal, call: Call, session: Session) -> Answer:
     items = body.get("items") or list(payloads.SEMSPLUS_POWER_ITEMS)
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise semsplus_parameter_error("items must be a list of item names")
-    now = portal.now.timestamp()
     sampled = []
     for day in days:
         curve = sample(portal.simulator.curve(station, day), scale)
-        sampled.append((curve, int(np.count_nonzero(curve.available(now)))))
+        sampled.append((curve, portal.uploaded_intervals(station, curve)))
     points_key = portal.options.points_key
     data = payloads.semsplus_power_curve(
         station,

@@ -39,7 +39,7 @@ from sems_fake_portal.calls import (
 )
 from sems_fake_portal.faults import Faults, MalformedDay
 from sems_fake_portal.model import Account, Station, demo_account
-from sems_fake_portal.simulation import DayEnergy, Simulator, day_energy, sample
+from sems_fake_portal.simulation import DayEnergy, SampledCurve, Simulator, day_energy, sample
 
 _RECORDED_HEADERS = ("token", "x-signature", "content-type", "user-agent")
 _SECRET_KEYS = {"pwd", "password"}
@@ -233,7 +233,7 @@ class FakePortal:
     def day_energy(self, station: Station, day: date) -> DayEnergy:
         """kWh of a day as the statistics report it: today up to now, later days zero."""
         today = self.today(station)
-        if day > today:
+        if day > today or day < station.created:
             return DayEnergy(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         if day == today:
             return day_energy(self.simulator.curve(station, day), self.now.timestamp())
@@ -243,10 +243,16 @@ class FakePortal:
             cached = self._energy[key] = day_energy(self.simulator.curve(station, day))
         return cached
 
+    def uploaded_intervals(self, station: Station, curve: SampledCurve) -> int:
+        """Intervals of the day the plant has uploaded by now: none before it existed."""
+        if curve.day < station.created:
+            return 0
+        return int(np.count_nonzero(curve.available(self.now.timestamp())))
+
     def legacy_chart_data(self, station: Station, day: date) -> dict[str, Any]:
         """The `data` of GetPlantPowerChart for a day, as of the portal's clock."""
         curve = sample(self.simulator.curve(station, day), 5)
-        available = int(np.count_nonzero(curve.available(self.now.timestamp())))
+        available = self.uploaded_intervals(station, curve)
         energy = self.day_energy(station, day)
         return payloads.legacy_power_chart(station, curve, available, energy)
 

@@ -139,9 +139,13 @@ class DailyStream(SemsStream):
             return
         total_days = (last - first).days + 1
         days_done = 0
+        empty_days: list[dt.date] = []
         for window in self.windows(station_id, first, last, zone):
-            for records in window.days.values():
-                yield from records
+            for day, records in window.days.items():
+                if records:
+                    yield from records
+                elif day < today:
+                    empty_days.append(day)
             days_done += len(window.days)
             finished = [day for day in window.days if day < today]
             if finished:
@@ -155,6 +159,18 @@ class DailyStream(SemsStream):
                 len(window.days),
                 window.record_count,
                 total_days - days_done,
+            )
+        if empty_days:
+            # Days before a plant existed are empty, but so are days the portal failed to
+            # fill; they are bookmarked like any other, so say which they were.
+            self.logger.warning(
+                "%s station %s: the portal had no data for %d finished day(s): %s. They are "
+                "bookmarked; to read them again, run with --full-refresh and start_date set to "
+                "the first of them.",
+                self.name,
+                station_id,
+                len(empty_days),
+                describe_days(empty_days),
             )
 
     def day_range(self, context: Context, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -199,3 +215,17 @@ class DailyEnergyStream(DailyStream):
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         return self.sems_tap.backend.energy_windows(station_id, first, last, zone)
+
+
+def describe_days(days: list[dt.date], most: int = 8) -> str:
+    """Sorted days as ranges, "2026-01-01..2026-01-05, 2026-02-03", cut after `most`."""
+    ranges: list[list[dt.date]] = []
+    for day in sorted(days):
+        if ranges and day - ranges[-1][1] == dt.timedelta(days=1):
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day])
+    texts = [f"{a}..{b}" if a != b else str(a) for a, b in ranges]
+    if len(texts) > most:
+        texts = [*texts[:most], f"and {len(texts) - most} more"]
+    return ", ".join(texts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -262,6 +263,26 @@ def test_markers_frame_each_day(semsplus: SemsPlusSession) -> None:
             "2026-06-10 23:59:00",
         ]
         assert all(m["power"] is None for m in markers)
+
+
+def test_days_before_the_plant_existed_have_no_points_and_no_energy(
+    fake_portal_factory: Callable[..., FakePortal], fixed_now: datetime
+) -> None:
+    plant = replace(demo_station(), created=date(2026, 6, 10))
+    portal = fake_portal_factory(
+        accounts=[Account(DEMO_ACCOUNT, DEMO_PASSWORD, [plant])], now=fixed_now
+    )
+    session = SemsPlusSession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
+    session.login()
+    answer = session.power_curve(plant.id, date(2026, 6, 9), date(2026, 6, 10)).json()
+    pv = real(points(answer, "pSystem"))
+    assert {p["tp"][:10] for p in pv} == {"2026-06-10"}
+    assert len(pv) == 288
+    stats = session.statistics(plant.id, date(2026, 6, 9), date(2026, 6, 10)).json()
+    production = next(e for e in stats["data"]["dataList"] if e["item"] == "proSystemTotalStats")
+    by_day = {entry["date"][:10]: float(entry["val"]) for entry in production["statisticsList"]}
+    assert by_day["2026-06-09"] == 0
+    assert by_day["2026-06-10"] > 1
 
 
 def test_sleeping_inverter_sends_nulls_and_a_marker_before_its_first_point(

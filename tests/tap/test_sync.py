@@ -504,3 +504,25 @@ def test_catalog_deselection_removes_properties(portal, tap_config, tmp_path: Pa
     assert len(records) == 24
     assert all("source" not in r and "extra" not in r for r in records)
     assert all(r["pv_power_w"] is not None for r in records)
+
+
+@pytest.mark.parametrize("backend", ["semsplus", "legacy"])
+def test_days_before_the_plant_existed_are_empty_and_named(run_tap, tap_config, backend) -> None:
+    new_plant = Station(id=station_uuid("new"), name="New roof", created=dt.date(2026, 6, 3))
+    with FakePortal([Account(DEMO_ACCOUNT, DEMO_PASSWORD, [new_plant])]) as portal:
+        run = run_tap(
+            tap_config(
+                portal,
+                backend,
+                start_date="2026-06-01",
+                end_date="2026-06-04",
+                timezone="Europe/Berlin",
+            )
+        )
+    assert run.returncode == 0, run.stderr
+    assert set(days_of(run.records("plant_power"))) == {"2026-06-03", "2026-06-04"}
+    assert (
+        f"plant_power station {new_plant.id}: the portal had no data for 2 finished day(s): "
+        "2026-06-01..2026-06-02." in run.stderr
+    )
+    assert run.bookmarks("plant_power") == {new_plant.id: "2026-06-04"}
