@@ -44,6 +44,10 @@ class BackgroundWriter:
             except BaseException as exc:  # handed to the reading thread
                 self._fail(number, exc)
                 return
+            # Hold the parsed batch here until the write stage is free, so that a slow
+            # destination stalls the reader instead of piling up parsed batches in memory.
+            if self._last_write is not None:
+                self._last_write.result()
             self._last_write = self._write.submit(self._run, number, lambda: write(parsed))
 
         self._parsing = self._last_parse = self._parse.submit(parse_then_queue_write)

@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -197,3 +198,41 @@ def test_unsupported_settings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigValidationError) as error:
         TargetParquetSems(config={"destination_path": str(tmp_path), "add_record_metadata": True})
     assert "add_record_metadata" in str(error.value.errors)
+
+
+def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches() -> None:
+    import threading
+    import time
+
+    from target_parquet_sems.writer import BackgroundWriter
+
+    writer = BackgroundWriter()
+    destination_free = threading.Event()
+    parsed: list[int] = []
+
+    def parse(number: int) -> Callable[[], int]:
+        def run() -> int:
+            parsed.append(number)
+            return number
+
+        return run
+
+    def write(_: int) -> None:
+        assert destination_free.wait(10)
+
+    reader = threading.Thread(
+        target=lambda: [writer.submit_batch(parse(n), write) for n in range(6)], daemon=True
+    )
+    reader.start()
+    deadline = time.monotonic() + 10
+    while len(parsed) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # room for anything that should not happen
+    # Batch 0 is being written, batch 1 is parsed and waits; nothing else is in memory.
+    assert parsed == [0, 1]
+    assert reader.is_alive()
+    destination_free.set()
+    reader.join(10)
+    writer.wait()
+    writer.close()
+    assert parsed == list(range(6))
