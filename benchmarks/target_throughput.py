@@ -119,8 +119,12 @@ class PlainParquetTarget(Target):
     }
 
 
-def run(command: list[str], singer_file: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one target run fed from `singer_file`."""
+def run(command: list[str], singer_file: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one target run fed from `singer_file`.
+
+    CPU seconds tell a slow machine (other load on the host) from slow code: they move
+    far less between runs than wall seconds do.
+    """
     with singer_file.open("rb") as stdin:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -134,7 +138,7 @@ def run(command: list[str], singer_file: Path) -> tuple[float, float]:
     if process.returncode != 0:
         sys.stderr.write(errors.decode(errors="replace")[-3000:])
         raise SystemExit(f"{command[0]} failed with exit code {process.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -195,11 +199,11 @@ def main() -> None:
         timings = []
         for _ in range(repeat):
             shutil.rmtree(config["destination_path"], ignore_errors=True)
-            seconds, peak_mb = run([*command, "--config", str(config_path)], singer_file)
+            seconds, cpu, peak_mb = run([*command, "--config", str(config_path)], singer_file)
             timings.append((seconds, peak_mb))
             print(
                 f"{label:22} {seconds:7.2f} s  {args.records / seconds:10,.0f} records/s  "
-                f"peak RSS {peak_mb:6.0f} MB",
+                f"CPU {cpu:6.2f} s  peak RSS {peak_mb:6.0f} MB",
                 flush=True,
             )
         seconds = statistics.median(t for t, _ in timings)
