@@ -6,6 +6,9 @@ import contextlib
 import datetime
 import io
 import json
+import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -200,15 +203,23 @@ def test_unsupported_settings_are_refused(tmp_path: Path) -> None:
     assert "add_record_metadata" in str(error.value.errors)
 
 
-def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches() -> None:
-    import threading
-    import time
+def _waiting_in(thread: threading.Thread, function: str) -> bool:
+    """Whether `thread` is blocked on a lock or condition somewhere inside `function`."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return bool(names) and names[0] == "wait" and function in names
 
+
+def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches() -> None:
     from target_parquet_sems.writer import BackgroundWriter
 
     writer = BackgroundWriter()
     destination_free = threading.Event()
     parsed: list[int] = []
+    submitted: list[int] = []
 
     def parse(number: int) -> Callable[[], int]:
         def run() -> int:
@@ -218,21 +229,34 @@ def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches()
         return run
 
     def write(_: int) -> None:
-        assert destination_free.wait(10)
+        assert destination_free.wait(60)
 
-    reader = threading.Thread(
-        target=lambda: [writer.submit_batch(parse(n), write) for n in range(6)], daemon=True
-    )
+    def read() -> None:
+        for number in range(6):
+            writer.submit_batch(parse(number), write)
+            submitted.append(number)
+
+    def held_back() -> bool:
+        """The reader waits to hand over batch 2 while parsed batch 1 waits for the writer."""
+        parser = next(t for t in threading.enumerate() if t.name.startswith("parquet-parse"))
+        return (
+            submitted == [0, 1]
+            and _waiting_in(reader, "submit_batch")
+            and _waiting_in(parser, "parse_then_queue_write")
+        )
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    deadline = time.monotonic() + 10
-    while len(parsed) < 2 and time.monotonic() < deadline:
+    # Wait, however long a busy host takes, until both threads are blocked. From then on
+    # nothing can move until the destination is free: no sleep decides the outcome.
+    deadline = time.monotonic() + 60
+    while not held_back() and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.3)  # room for anything that should not happen
+    assert held_back(), f"the reader was not held back: submitted {submitted}, parsed {parsed}"
     # Batch 0 is being written, batch 1 is parsed and waits; nothing else is in memory.
     assert parsed == [0, 1]
-    assert reader.is_alive()
     destination_free.set()
-    reader.join(10)
+    reader.join(60)
     writer.wait()
     writer.close()
     assert parsed == list(range(6))
