@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import io
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -173,6 +174,38 @@ def test_parse_timestamp_forms() -> None:
     )
     assert parse_timestamp("2026-09-01T10:00:00.5Z").microsecond == 500000
     assert parse_timestamp("2026-09-01").tzinfo == utc
+
+
+ISO_FORMS = {
+    "2026-09-01T12:00:00+0200": "2026-09-01T10:00:00+00:00",
+    "2026-09-01T12:00:00+02": "2026-09-01T10:00:00+00:00",
+    "20260901T100000Z": "2026-09-01T10:00:00+00:00",
+    "2026-09-01T10:00Z": "2026-09-01T10:00:00+00:00",
+    "2026-09-01 10:00:00.25": "2026-09-01T10:00:00.250000+00:00",
+}
+
+
+def test_iso_forms_parse_alike_on_every_python() -> None:
+    """In a fresh interpreter: the parsing may not lean on singer-sdk, which patches
+    datetime.fromisoformat on Python 3.10 when it is imported."""
+    script = (
+        "import json, sys\n"
+        "from target_parquet_sems.convert import parse_timestamp, _to_date\n"
+        "forms = json.loads(sys.argv[1])\n"
+        "print(json.dumps({f: parse_timestamp(f).isoformat() for f in forms}))\n"
+        "print(_to_date('20260901').isoformat())\n"
+        "assert 'singer_sdk' not in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(list(ISO_FORMS))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    parsed, date = result.stdout.splitlines()
+    assert json.loads(parsed) == ISO_FORMS
+    assert date == "2026-09-01"
 
 
 def test_failed_batch_passes_on_no_later_state(tmp_path: Path) -> None:
