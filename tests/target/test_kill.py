@@ -8,6 +8,7 @@ point, says so on stderr, and is killed there.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -84,13 +85,18 @@ def feed(stdin: IO[bytes], lines: list[bytes]) -> None:
     try:
         for line in lines:
             stdin.write(line)
-        stdin.close()
-    except (BrokenPipeError, ValueError):
+    except BrokenPipeError:
         pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
 
 
-def wait_for_pause(stderr: IO[bytes], point: str) -> None:
-    """Block until the target says it froze at `point`; fail with its log if it never does."""
+def wait_for_pause(stderr: IO[bytes], point: str) -> threading.Thread:
+    """Block until the target says it froze at `point`; fail with its log if it never does.
+
+    Returns the thread reading the rest of stderr, which ends with the process.
+    """
     said: queue.Queue[bytes] = queue.Queue()
 
     def read() -> None:
@@ -98,7 +104,8 @@ def wait_for_pause(stderr: IO[bytes], point: str) -> None:
             said.put(line)
         said.put(b"")  # the process ended
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     log: list[bytes] = []
     while True:
         try:
@@ -109,7 +116,7 @@ def wait_for_pause(stderr: IO[bytes], point: str) -> None:
             pytest.fail(f"the target ended without pausing at {point}: {b''.join(log[-20:])!r}")
         log.append(line)
         if line.startswith(f"paused at {point}".encode()):
-            return
+            return reader
 
 
 def indices(rows: list[dict]) -> list[int]:
@@ -153,8 +160,9 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
 
     process = start_target(configs["killed"], pause_at=f"{point}:{nth}")
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-    threading.Thread(target=feed, args=(process.stdin, lines), daemon=True).start()
-    wait_for_pause(process.stderr, point)
+    feeder = threading.Thread(target=feed, args=(process.stdin, lines), daemon=True)
+    feeder.start()
+    stderr_reader = wait_for_pause(process.stderr, point)
 
     # Frozen mid-write: prove it before the kill.
     data_files = sorted((killed_dir / "plant_power").rglob("data.parquet"))
@@ -170,6 +178,8 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
     process.kill()
     process.wait(timeout=30)
     acknowledged = [json.loads(line) for line in process.stdout.read().splitlines()]
+    stderr_reader.join(timeout=30)
+    feeder.join(timeout=30)
     process.stdout.close()
     process.stderr.close()
     assert acknowledged, "the target acknowledged no state before the kill"

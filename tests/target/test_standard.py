@@ -6,6 +6,7 @@ Parquet files back and checks rows, column names, Arrow types and values.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -264,7 +265,9 @@ def test_multiple_state_messages_each_follow_their_records(
     runner = TargetTestRunner(
         target_class=TargetParquetSems,
         config={"destination_path": str(tmp_path), "batch_size_rows": 2},
-        input_filepath=resources.files(target_test_streams) / "multiple_state_messages.singer",
+        input_io=io.StringIO(
+            (resources.files(target_test_streams) / "multiple_state_messages.singer").read_text()
+        ),
     )
     runner.sync_all()
     assert runner.state_messages == [
