@@ -1,7 +1,7 @@
 """SEMS+ endpoints: login, the session checks, and the data calls.
 
-Shapes follow the captures in `shared/sems-samples/` (login, statistics, S0327, station
-list) and the public clients named in the README for the station detail.
+Shapes follow the captures in `tests/fixtures/sems-samples/` (login, statistics, S0327,
+station flow) and the public clients named in the README for the station detail.
 """
 
 from __future__ import annotations

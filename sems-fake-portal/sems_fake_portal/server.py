@@ -568,7 +568,6 @@ class _Handler(BaseHTTPRequestHandler):
             path=path,
             query=dict(parse_qsl(query)),
             headers={name.lower(): value for name, value in self.headers.items()},
-            raw_body=raw,
         )
         if raw.strip():
             try:

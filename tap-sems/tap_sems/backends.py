@@ -27,6 +27,7 @@ from tap_sems.client import (
     SemsPlusClient,
 )
 from tap_sems.parsing import PayloadError, Record
+from tap_sems.result_codes import is_success
 from tap_sems.timeutil import DayClock, iter_days
 
 ARCHIVE_FILE = re.compile(r"^raw_v2_(\d{4}-\d{2}-\d{2})\.json$")
@@ -88,10 +89,6 @@ class Backend(abc.ABC):
         self.settings = settings
         self.logger = logger
         self._integrated: dict[tuple[str, dt.date], Record | None] = {}
-
-    @property
-    def request_count(self) -> int:
-        return 0
 
     @abc.abstractmethod
     def list_station_ids(self) -> list[str]:
@@ -199,10 +196,6 @@ class ApiBackend(Backend, Generic[ClientT]):
             logger=logger,
         )
 
-    @property
-    def request_count(self) -> int:
-        return self.client.request_count
-
 
 class SemsPlusBackend(ApiBackend[SemsPlusClient]):
     name = "semsplus"
@@ -284,6 +277,7 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             station_id,
             first,
             last,
+            items=parsing.SEMSPLUS_CURVE_ITEMS,
             interval_minutes=self.settings.interval_minutes,
             utc_offset_hours=offset.total_seconds() / 3600,
         )
@@ -456,7 +450,7 @@ def is_saved_error(document: Mapping[str, Any]) -> bool:
     if "error" in document and not {"lines", "data", "plant"} & set(document):
         return True
     code = document.get("code")
-    return code is not None and str(code) not in parsing.SUCCESS_CODES and not document.get("data")
+    return code is not None and not is_success(code) and not document.get("data")
 
 
 BACKENDS: dict[str, type[Backend]] = {

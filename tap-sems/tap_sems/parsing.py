@@ -17,6 +17,7 @@ from functools import partial
 from operator import is_not
 from typing import Any
 
+from tap_sems.result_codes import is_success
 from tap_sems.timeutil import DayClock, NonexistentLocalTimeError
 
 Record = dict[str, Any]
@@ -49,7 +50,6 @@ SERIES_FIELDS = tuple(SEMSPLUS_CURVE_FIELDS.values())
 ENERGY_FIELDS = tuple(SEMSPLUS_STATISTICS_FIELDS.values())
 WATTS_PER_UNIT = {"w": 1.0, "kw": 1000.0, "mw": 1_000_000.0}
 KWH_PER_UNIT = {"kwh": 1.0, "wh": 0.001, "mwh": 1000.0}
-SUCCESS_CODES = {"0", "00000"}
 
 
 class PayloadError(ValueError):
@@ -174,7 +174,7 @@ def check_success(payload: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(payload, Mapping):
         raise PayloadError(f"{what}: expected a JSON object, got {type(payload).__name__}")
     code = str(payload.get("code", "")).strip()
-    if code not in SUCCESS_CODES:
+    if not is_success(code):
         message = payload.get("msg") or payload.get("description") or ""
         raise PayloadError(f"{what}: answered code {code or '(none)'} {message}".strip())
     data = payload.get("data")

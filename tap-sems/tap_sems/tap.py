@@ -205,7 +205,7 @@ class TapSems(Tap):
                 max_retries=int(config.get("max_retries", 5)),
                 backoff_seconds=float(config.get("backoff_seconds", 2)),
                 rate_limit_wait_seconds=float(config.get("rate_limit_wait_seconds", 300)),
-                timeout_seconds=float(config.get("request_timeout_seconds", 30)),
+                request_timeout_seconds=float(config.get("request_timeout_seconds", 30)),
                 max_requests_per_second=float(config.get("max_requests_per_second", 1)),
             ),
         )
