@@ -28,7 +28,7 @@ from tap_sems.client import (
 )
 from tap_sems.parsing import PayloadError, Record
 from tap_sems.result_codes import is_success
-from tap_sems.timeutil import DayClock, iter_days
+from tap_sems.timeutil import DayClock, chunk_days, iter_days
 
 ARCHIVE_FILE = re.compile(r"^raw_v2_(\d{4}-\d{2}-\d{2})\.json$")
 
@@ -168,8 +168,24 @@ class Backend(abc.ABC):
             days[day] = [record] if record else []
         return Window(first, last, days)
 
-    def clocks(self, first: dt.date, last: dt.date, zone: dt.tzinfo) -> dict[dt.date, DayClock]:
-        return {day: DayClock(day, zone) for day in iter_days(first, last)}
+    def legacy_day(
+        self,
+        document: Any,
+        station_id: str,
+        day: dt.date,
+        zone: dt.tzinfo,
+        *,
+        source: str,
+        file_name: str | None = None,
+    ) -> parsing.ParsedCurve:
+        """One legacy chart day (an API answer or a saved file); malformed ones named."""
+        try:
+            return parsing.parse_legacy_chart(
+                document, station_id=station_id, day=day, clock=DayClock(day, zone), source=source
+            )
+        except PayloadError as error:
+            cause = PayloadError(f"{file_name}: {error}") if file_name else error
+            raise self.malformed(station_id, day, cause) from None
 
     def malformed(self, station_id: str, day: dt.date, error: Exception) -> SemsPayloadError:
         return SemsPayloadError(
@@ -233,9 +249,7 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
     def fetch_curve_windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
-        start = first
-        while start <= last:
-            end = min(last, start + dt.timedelta(days=self.window_days - 1))
+        for start, end in chunk_days(first, last, self.window_days):
             try:
                 window = self._curve_window(station_id, start, end, zone)
             except SemsParameterError:
@@ -246,7 +260,8 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
                     self.window_days,
                 )
                 self.window_days = 1
-                continue
+                yield from self.fetch_curve_windows(station_id, start, last, zone)
+                return
             except PayloadError as error:
                 if start == end:
                     raise self.malformed(station_id, start, error) from None
@@ -263,10 +278,8 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
                         yield self._curve_window(station_id, day, day, zone)
                     except PayloadError as day_error:
                         raise self.malformed(station_id, day, day_error) from None
-                start = end + dt.timedelta(days=1)
                 continue
             yield window
-            start = end + dt.timedelta(days=1)
 
     def _curve_window(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
@@ -281,7 +294,7 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             interval_minutes=self.settings.interval_minutes,
             utc_offset_hours=offset.total_seconds() / 3600,
         )
-        clocks = self.clocks(first, last, zone)
+        clocks = {day: DayClock(day, zone) for day in iter_days(first, last)}
         parsed = parsing.parse_semsplus_curve(
             payload,
             station_id=station_id,
@@ -297,10 +310,7 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
         if station_id in self._integrate_stations:
             yield from super().energy_windows(station_id, first, last, zone)
             return
-        start = first
-        while start <= last:
-            size = self._statistics_sizes[0]
-            end = min(last, start + dt.timedelta(days=size - 1))
+        for start, end in chunk_days(first, last, self._statistics_sizes[0]):
             days = list(iter_days(start, end))
             try:
                 payload = self.client.statistics(
@@ -308,8 +318,9 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
                 )
             except SemsParameterError as error:
                 if len(self._statistics_sizes) > 1:
-                    self._statistics_sizes.pop(0)
-                    continue
+                    self._statistics_sizes.pop(0)  # the same days again, in smaller windows
+                    yield from self.energy_windows(station_id, start, last, zone)
+                    return
                 self.logger.warning(
                     "SEMS+ statistics unavailable for station %s (%s); integrating daily "
                     "energy from the power curve instead",
@@ -331,7 +342,6 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             yield Window(
                 start, end, {day: [records[day]] if day in records else [] for day in days}
             )
-            start = end + dt.timedelta(days=1)
 
 
 class LegacyBackend(ApiBackend[LegacyClient]):
@@ -360,16 +370,9 @@ class LegacyBackend(ApiBackend[LegacyClient]):
     ) -> Iterator[Window]:
         for day in iter_days(first, last):
             payload = self.client.power_chart(station_id, day)
-            try:
-                parsed = parsing.parse_legacy_chart(
-                    payload,
-                    station_id=station_id,
-                    day=day,
-                    clock=DayClock(day, zone),
-                    source="legacy:GetPlantPowerChart",
-                )
-            except PayloadError as error:
-                raise self.malformed(station_id, day, error) from None
+            parsed = self.legacy_day(
+                payload, station_id, day, zone, source="legacy:GetPlantPowerChart"
+            )
             yield Window(day, day, parsed.days, parsed.skipped)
 
 
@@ -402,14 +405,12 @@ class ArchiveBackend(Backend):
     def fetch_curve_windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
-        pending: dict[dt.date, list[Record]] = {}
-        skipped: Counter[str] = Counter()
-        for day in iter_days(first, last):
-            pending[day] = self._read_day(station_id, day, zone, skipped)
-            if len(pending) == self.window_days or day == last:
-                days = list(pending)
-                yield Window(days[0], days[-1], pending, skipped)
-                pending, skipped = {}, Counter()
+        for start, end in chunk_days(first, last, self.window_days):
+            skipped: Counter[str] = Counter()
+            days = {
+                day: self._read_day(station_id, day, zone, skipped) for day in iter_days(start, end)
+            }
+            yield Window(start, end, days, skipped)
 
     def _read_day(
         self, station_id: str, day: dt.date, zone: dt.tzinfo, skipped: Counter[str]
@@ -429,16 +430,9 @@ class ArchiveBackend(Backend):
                 day,
             )
             return []
-        try:
-            parsed = parsing.parse_legacy_chart(
-                document,
-                station_id=station_id,
-                day=day,
-                clock=DayClock(day, zone),
-                source=f"archive:{path.name}",
-            )
-        except PayloadError as error:
-            raise self.malformed(station_id, day, PayloadError(f"{path.name}: {error}")) from None
+        parsed = self.legacy_day(
+            document, station_id, day, zone, source=f"archive:{path.name}", file_name=path.name
+        )
         skipped.update(parsed.skipped)
         return parsed.days[day]
 

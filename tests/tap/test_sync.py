@@ -376,6 +376,24 @@ def test_refused_week_windows_fall_back_to_days(run_tap, tap_config) -> None:
     assert len(run.records("plant_power")) == 3 * 288
 
 
+def test_refused_statistics_ranges_shrink_to_months(run_tap, tap_config) -> None:
+    with FakePortal(options=PortalOptions(max_statistics_days=31)) as portal:
+        run = run_tap(tap_config(portal, start_date="2026-04-01", end_date="2026-05-10"))
+    assert run.returncode == 0, run.stderr
+    asked = [
+        (r.body["startTime"][:10], r.body["endTime"][:10], r.code)
+        for r in portal.requests_for("semsplus.statistics")
+    ]
+    assert asked == [
+        ("2026-04-01", "2026-05-10", "100004"),
+        ("2026-04-01", "2026-05-01", "00000"),
+        ("2026-05-02", "2026-05-10", "00000"),
+    ]
+    energy = run.records("daily_energy")
+    assert len(energy) == 40
+    assert {r["method"] for r in energy} == {"portal_statistics"}
+
+
 def test_hidden_time_zone_needs_the_setting(run_tap, tap_config) -> None:
     hidden = Station(
         id=station_uuid("hidden"),
