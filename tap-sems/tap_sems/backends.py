@@ -1,7 +1,9 @@
 """Where days of data come from: SEMS+, the legacy API, or a folder of legacy day files.
 
 All three yield the same records in windows of whole days, so the streams can bookmark a
-day only once every record of it has been emitted.
+day only once every record of it has been emitted. `StationDirectory` says which stations
+a run reads and in which time zone; `Source` holds a run's settings, backend and
+directory for the streams.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from tap_sems import parsing, stations
 from tap_sems.client import (
     LegacyClient,
-    RetryPolicy,
     SemsClient,
     SemsError,
     SemsParameterError,
@@ -28,41 +29,14 @@ from tap_sems.client import (
 )
 from tap_sems.parsing import PayloadError, Record
 from tap_sems.result_codes import is_success
-from tap_sems.timeutil import DayClock, chunk_days, iter_days
+from tap_sems.settings import SemsConfigError, Settings
+from tap_sems.timeutil import DayClock, chunk_days, iter_days, load_zone
 
 ARCHIVE_FILE = re.compile(r"^raw_v2_(\d{4}-\d{2}-\d{2})\.json$")
 
 
-class SemsConfigError(SemsError):
-    """Settings that cannot work; the message says which and why."""
-
-
 class SemsPayloadError(SemsError):
     """A malformed payload, named by station and day."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The tap's configuration, checked once."""
-
-    backend: str
-    start_date: dt.date
-    end_date: dt.date | None
-    station_ids: tuple[str, ...]
-    account: str = ""
-    password: str = field(default="", repr=False)
-    api_url: str | None = None
-    archive_dir: Path | None = None
-    timezone: str | None = None
-    fallback_utc_offset: str | None = None
-    interval_minutes: int = 5
-    lookback_days: int = 2
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-
-    @property
-    def max_gap_seconds(self) -> float:
-        """Longest sampling gap bridged when integrating energy from a curve."""
-        return max(3 * self.interval_minutes, 15) * 60.0
 
 
 @dataclass
@@ -450,3 +424,92 @@ def is_saved_error(document: Mapping[str, Any]) -> bool:
 BACKENDS: dict[str, type[Backend]] = {
     backend.name: backend for backend in (SemsPlusBackend, LegacyBackend, ArchiveBackend)
 }
+
+
+def open_backend(settings: Settings, logger: logging.Logger) -> Backend:
+    backend = BACKENDS.get(settings.backend)
+    if backend is None:
+        raise SemsConfigError(f"backend must be one of {list(BACKENDS)}, not {settings.backend!r}")
+    return backend(settings, logger)
+
+
+class StationDirectory:
+    """The stations a run reads: which, their metadata, and the zone their clocks keep.
+
+    Metadata is read once per station and run; the zone comes from `timezone`, else from
+    the portal when it names an IANA zone, else from `fallback_utc_offset`.
+    """
+
+    def __init__(self, backend: Backend, settings: Settings, logger: logging.Logger) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.logger = logger
+        self._records: dict[str, Record] = {}
+
+    @cached_property
+    def ids(self) -> list[str]:
+        if self.settings.station_ids:
+            return list(self.settings.station_ids)
+        ids = self.backend.list_station_ids()
+        if not ids:
+            raise SemsError(f"The account '{self.settings.account}' can see no stations")
+        self.logger.info("The account can see %d station(s)", len(ids))
+        return ids
+
+    def record(self, station_id: str) -> Record:
+        """The `stations` record, with the zone in use."""
+        record = self._records.get(station_id)
+        if record is None:
+            record = dict(self.backend.station_record(station_id))
+            fallback = self.settings.fallback_utc_offset
+            if self.settings.timezone:
+                record["timezone"] = self.settings.timezone
+            elif not record.get("timezone") and fallback:
+                self.logger.warning(
+                    "Station %s: the portal names no time zone; using the fixed offset %s "
+                    "(fallback_utc_offset). Daylight saving is ignored: set `timezone` to "
+                    "the plant's IANA zone if its clocks change.",
+                    station_id,
+                    fallback,
+                )
+                record["timezone"] = fallback
+            self._records[station_id] = record
+        return record
+
+    def zone(self, station_id: str) -> dt.tzinfo:
+        if self.settings.timezone:
+            return load_zone(self.settings.timezone)
+        record = self.record(station_id)
+        if record.get("timezone"):
+            return load_zone(record["timezone"])
+        offset = stations.legacy_utc_offset_hours(record)
+        hint = f" (it only gives the UTC offset {offset:+g} h)" if offset is not None else ""
+        raise SemsConfigError(
+            f"Station {station_id}: the portal does not say which time zone the plant is in"
+            f"{hint}, and wall-clock times cannot be placed in UTC without one. Set the "
+            "`timezone` setting to the plant's IANA zone, for example Europe/Berlin."
+        )
+
+
+class Source:
+    """What the streams read: settings, backend and station directory of one run.
+
+    Each is built on first use, so discovery and `--about` work before the settings are
+    complete, and all streams share one login and one cache of days read.
+    """
+
+    def __init__(self, config: Mapping[str, Any], logger: logging.Logger) -> None:
+        self.config = config
+        self.logger = logger
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings.from_config(self.config)
+
+    @cached_property
+    def backend(self) -> Backend:
+        return open_backend(self.settings, self.logger)
+
+    @cached_property
+    def stations(self) -> StationDirectory:
+        return StationDirectory(self.backend, self.settings, self.logger)

@@ -60,11 +60,11 @@ class RetryPolicy:
     """How patient the client is. Tests shrink the waits; defaults suit the real portal."""
 
     max_retries: int = 5
-    backoff_seconds: float = 2.0
-    max_backoff_seconds: float = 120.0
-    rate_limit_wait_seconds: float = 300.0
-    request_timeout_seconds: float = 30.0
-    max_requests_per_second: float = 1.0
+    backoff_seconds: float = 2
+    max_backoff_seconds: float = 120
+    rate_limit_wait_seconds: float = 300
+    request_timeout_seconds: float = 30
+    max_requests_per_second: float = 1
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds))
