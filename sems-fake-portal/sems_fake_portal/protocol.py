@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 import uuid
 from typing import Any
 
@@ -82,14 +83,19 @@ def semsplus_signature(milliseconds: int, uid: str, token: str) -> str:
     return base64.b64encode(f"{digest}@{milliseconds}".encode()).decode()
 
 
-def parse_signature(header: str) -> tuple[str, int] | None:
-    """(sha256 hex, ms) from an X-Signature header, or None when it is not one."""
+def signature_accepted(
+    header: str, uid: str, token: str, *, now: float, max_age_seconds: float
+) -> bool:
+    """True when `header` is the X-Signature of this uid and token, made within
+    `max_age_seconds` of `now` (epoch seconds)."""
     try:
         decoded = base64.b64decode(header.encode(), validate=True).decode()
-        digest, milliseconds = decoded.rsplit("@", 1)
-        return digest, int(milliseconds)
-    except (ValueError, UnicodeDecodeError):
-        return None
+        milliseconds = int(decoded.rsplit("@", 1)[1])
+    except (ValueError, UnicodeDecodeError, IndexError):
+        return False
+    fresh = abs(now - milliseconds / 1000) <= max_age_seconds
+    expected = semsplus_signature(milliseconds, uid, token)
+    return fresh and secrets.compare_digest(expected, header)
 
 
 def trace_id() -> str:

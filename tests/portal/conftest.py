@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ from sems_fake_portal import (
     station_uuid,
 )
 from sems_fake_portal.client import LegacySession, SemsPlusSession
+
+UTC = timezone.utc  # datetime.UTC is Python 3.11+
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "portal"
 

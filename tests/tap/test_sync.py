@@ -96,6 +96,7 @@ def test_daily_energy_from_statistics_matches_the_curve(portal, run_tap, tap_con
 
 def test_stations_record_carries_metadata(portal, run_tap, tap_config) -> None:
     run = run_tap(tap_config(portal, start_date="2026-06-01", end_date="2026-06-01"))
+    assert run.returncode == 0, run.stderr
     (station,) = run.records("stations")
     assert station["station_id"] == DEMO_STATION_ID
     assert station["name"] == "Demo Home Berlin"
@@ -148,7 +149,9 @@ def test_plant_without_battery_or_meter_gives_nulls(run_tap, tap_config, missing
 
 def test_legacy_api_maps_to_the_same_records_as_semsplus(portal, run_tap, tap_config) -> None:
     dates = {"start_date": "2026-06-01", "end_date": "2026-06-02"}
-    plus = run_tap(tap_config(portal, **dates)).records("plant_power")
+    plus_run = run_tap(tap_config(portal, **dates))
+    assert plus_run.returncode == 0, plus_run.stderr
+    plus = plus_run.records("plant_power")
     # The legacy station data only has an offset, so the zone is configured.
     legacy_run = run_tap(tap_config(portal, "legacy", timezone="Europe/Berlin", **dates))
     assert legacy_run.returncode == 0, legacy_run.stderr
@@ -197,6 +200,7 @@ def test_archive_of_legacy_day_files(portal, run_tap, tap_config, tmp_path: Path
             end_date="2026-06-02",
         )
     )
+    assert api.returncode == 0, api.stderr
     assert [r["timestamp"] for r in records] == [r["timestamp"] for r in api.records("plant_power")]
 
 
@@ -235,14 +239,15 @@ def test_second_run_reads_only_the_lookback_window_and_today(portal, run_tap, ta
 
 
 def test_killed_run_resumes_without_refetching(portal, tmp_path: Path, run_tap, tap_config) -> None:
+    """No timing: the tap blocks on its full stdout pipe while this test reads, so it
+    cannot run ahead by more than a window and the kill always lands mid-run."""
+    import signal
     import subprocess
     import sys
 
     config = tap_config(portal, start_date="2026-01-01", end_date="2026-03-31", lookback_days=0)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
-    portal.faults.slow_calls = 1000
-    portal.faults.slow_seconds = 0.3
     process = subprocess.Popen(
         [sys.executable, "-m", "tap_sems.tap", "--config", str(config_path)],
         stdout=subprocess.PIPE,
@@ -264,11 +269,12 @@ def test_killed_run_resumes_without_refetching(portal, tmp_path: Path, run_tap, 
                 process.kill()
                 break
     process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL  # killed, not finished
     assert last_state is not None
     bookmark = last_state["bookmarks"]["plant_power"]["partitions"][0]["replication_key_value"]
     assert bookmark == "2026-01-21"  # three 7-day windows were complete
+    assert len(curve_days(portal)) < 13  # the run had not asked for all 13 windows
 
-    portal.faults.slow_calls = 0
     portal.clear_requests()
     resumed = run_tap(config, state=last_state)
     assert resumed.returncode == 0, resumed.stderr
@@ -280,11 +286,16 @@ def test_killed_run_resumes_without_refetching(portal, tmp_path: Path, run_tap, 
 
 def test_full_refresh_state_is_ignored_when_start_date_moves_later(portal, run_tap, tap_config):
     first = run_tap(tap_config(portal, start_date="2026-06-01", end_date="2026-06-05"))
+    assert first.returncode == 0, first.stderr
     portal.clear_requests()
     later = tap_config(portal, start_date="2026-06-04", end_date="2026-06-08", lookback_days=5)
-    run_tap(later, state=first.final_state)
+    second = run_tap(later, state=first.final_state)
+    assert second.returncode == 0, second.stderr
     # Resuming would start at 2026-06-01 (5 days back), but start_date is later.
-    assert curve_days(portal)[0][0] == "2026-06-04"
+    assert curve_days(portal) == [[f"2026-06-0{day}" for day in range(4, 9)]]
+    assert sorted(days_of(second.records("plant_power"))) == [
+        f"2026-06-0{day}" for day in range(4, 9)
+    ]
 
 
 # ---- faults -----------------------------------------------------------------------------------
@@ -439,15 +450,19 @@ def test_fallback_offset_applies_only_where_no_zone_is_named(run_tap, tap_config
 
 
 def test_slow_replies_time_out_and_are_retried(portal, run_tap, tap_config) -> None:
+    # The slow reply waits far longer than the timeout, and the timeout is far longer than
+    # any normal reply on a busy host, so only the slowed call times out.
     portal.faults.slow_calls = 1
-    portal.faults.slow_seconds = 3
+    portal.faults.slow_seconds = 30
     portal.faults.endpoints = ["semsplus.power_curve"]
     config = tap_config(
-        portal, start_date="2026-06-01", end_date="2026-06-01", request_timeout_seconds=0.5
+        portal, start_date="2026-06-01", end_date="2026-06-01", request_timeout_seconds=2
     )
     run = run_tap(config)
     assert run.returncode == 0, run.stderr
-    assert "no answer within 0.5 s; retry 1 of 5" in run.stderr
+    assert "no answer within 2 s; retry 1 of 5" in run.stderr
+    assert run.stderr.count("no answer within") == 1
+    assert portal.faults.counts["slow"] == 1
     assert len(run.records("plant_power")) == 288
 
 
