@@ -272,7 +272,6 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
         parsed = parsing.parse_semsplus_curve(
             payload,
             station_id=station_id,
-            days=list(clocks),
             clocks=clocks,
             source="semsplus:statisticsAndPreV2",
         )
