@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import itertools
 import json
 import logging
 import re
@@ -119,21 +120,16 @@ class Backend(abc.ABC):
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         """Daily energy integrated from the power curve, reusing days read this run."""
-        day = first
-        while day <= last:
-            cached = (station_id, day) in self._integrated
-            run_last = day
-            while (
-                run_last < last
-                and ((station_id, run_last + dt.timedelta(days=1)) in self._integrated) == cached
-            ):
-                run_last += dt.timedelta(days=1)
+        runs = itertools.groupby(
+            iter_days(first, last), key=lambda day: (station_id, day) in self._integrated
+        )
+        for cached, run in runs:
+            days = list(run)
             if cached:
-                yield self._cached_energy_window(station_id, day, run_last)
-            else:
-                for window in self.curve_windows(station_id, day, run_last, zone, integrate=True):
-                    yield self._cached_energy_window(station_id, window.first, window.last)
-            day = run_last + dt.timedelta(days=1)
+                yield self._cached_energy_window(station_id, days[0], days[-1])
+                continue
+            for window in self.curve_windows(station_id, days[0], days[-1], zone, integrate=True):
+                yield self._cached_energy_window(station_id, window.first, window.last)
 
     def _cached_energy_window(self, station_id: str, first: dt.date, last: dt.date) -> Window:
         days = {}

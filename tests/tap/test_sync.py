@@ -568,3 +568,36 @@ def test_days_before_the_plant_existed_are_empty_and_named(run_tap, tap_config, 
         "2026-06-01..2026-06-02." in run.stderr
     )
     assert run.bookmarks("plant_power") == {new_plant.id: "2026-06-04"}
+
+
+def test_integrated_energy_reads_only_the_days_the_curve_did_not(portal) -> None:
+    import logging
+
+    from tap_sems.backends import LegacyBackend
+    from tap_sems.settings import Settings
+
+    settings = Settings.from_config(
+        {
+            "backend": "legacy",
+            "account": DEMO_ACCOUNT,
+            "password": DEMO_PASSWORD,
+            "api_url": portal.url,
+            "start_date": "2026-06-01",
+            "max_requests_per_second": 0,
+        }
+    )
+    backend = LegacyBackend(settings, logging.getLogger("test"))
+    day = dt.date(2026, 6, 1)
+    read = list(
+        backend.curve_windows(DEMO_STATION_ID, day.replace(day=3), day.replace(day=4), BERLIN)
+    )
+    assert [w.first.day for w in read] == [3, 4]
+    windows = list(backend.energy_windows(DEMO_STATION_ID, day, day.replace(day=5), BERLIN))
+    charts = [r.days[0] for r in portal.requests_for("legacy.power_chart")]
+    assert charts == ["2026-06-03", "2026-06-04", "2026-06-01", "2026-06-02", "2026-06-05"]
+    energy = [
+        record for window in windows for records in window.days.values() for record in records
+    ]
+    assert [r["day"] for r in energy] == [f"2026-06-0{d}" for d in range(1, 6)]
+    assert {r["method"] for r in energy} == {"integrated_power_curve"}
+    assert all(r["production_kwh"] > 0 for r in energy)
