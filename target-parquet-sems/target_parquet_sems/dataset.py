@@ -79,6 +79,12 @@ class StreamDataset:
         """
         single = self.destination.path(f"{folder_name}.parquet")
         folder = self.destination.path(folder_name)
+        if self.destination.is_folder(f"{folder}/_delta_log"):
+            msg = (
+                f"Stream '{folder_name}': {folder}/ is a Delta Lake table (table_format: delta "
+                "wrote it); set table_format: delta to write it, or choose another destination."
+            )
+            raise LayoutConflictError(msg)
         if self.partitions and self.destination.exists(single):
             msg = (
                 f"Stream '{folder_name}' is now partitioned (partition_by), but {single} holds "
