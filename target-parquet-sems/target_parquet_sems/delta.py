@@ -47,7 +47,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.writer import ColumnProperties, WriterProperties
 
-from target_parquet_sems.dataset import LayoutConflictError
+from target_parquet_sems.dataset import DATA_FILE, LayoutConflictError
 from target_parquet_sems.merge import conform_table, merge_rows
 from target_parquet_sems.partitioning import (
     PartitionSpec,
@@ -162,15 +162,18 @@ class DeltaStreamDataset:
         """Stop when the stream is stored in the plain Parquet layout (table_format changed).
 
         A Delta table in that folder would leave the old files outside the table, where
-        its readers miss their rows and a full vacuum deletes them.
+        its readers miss their rows and a full vacuum deletes them. The Parquet layout's
+        files have a fixed name; a folder holding only other files is a Delta table whose
+        first commit another writer is making.
         """
         if self.destination.is_folder(self.destination.path(self.name, LOG_FOLDER)):
             return
         single = self.destination.path(f"{self.name}.parquet")
-        folder = self.destination.path(self.name)
         old = single if self.destination.exists(single) else None
-        if old is None and self.destination.is_folder(folder):
-            old = f"{folder}/"
+        if old is None:
+            old = next(
+                iter(self.destination.list_files(self.destination.path(self.name), DATA_FILE)), None
+            )
         if old is not None:
             msg = (
                 f"Stream '{self.name}' is to be a Delta table (table_format: delta), but "
