@@ -38,11 +38,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pa_fs
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.writer import ColumnProperties, WriterProperties
@@ -85,6 +86,9 @@ class _TableCreatedMeanwhileError(Exception):
     """Another writer created the table between our look and our create: merge into it."""
 
 
+Result = TypeVar("Result")
+
+
 def storage_options(destination: Destination) -> dict[str, str]:
     """delta-rs storage options from the target's S3 settings.
 
@@ -117,6 +121,41 @@ def writer_properties(
         default_column_properties=ColumnProperties(dictionary_enabled=False),
         column_properties={name: ColumnProperties(dictionary_enabled=True) for name in text},
     )
+
+
+def retry_on_conflict(
+    operation: Callable[[], Result],
+    *,
+    what: str,
+    logger: logging.Logger,
+    attempts: int | None = None,
+) -> Result:
+    """Run `operation` (which reads the table and commits) until no other writer overtakes
+    it, waiting a jittered, growing while between attempts; stop after `attempts`."""
+    attempts = attempts or COMMIT_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            return operation()
+        except (CommitFailedError, _TableCreatedMeanwhileError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if attempt == attempts:
+                msg = (
+                    f"{what} still conflicted with other writers after {attempts} attempts "
+                    f"({reason}); nothing of it was committed. Run again."
+                )
+                raise DeltaCommitError(msg) from None
+            delay = backoff_seconds(attempt)
+            logger.info(
+                "%s: another writer committed first (%s); trying again in %.2f s "
+                "(attempt %d of %d).",
+                what,
+                reason,
+                delay,
+                attempt + 1,
+                attempts,
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -190,30 +229,11 @@ class DeltaStreamDataset:
         A commit that conflicts with another writer's is redone on the newer version.
         """
         rows = add_partition_columns(incoming, self.partitions, self.plan)
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            try:
-                return self._write_once(rows)
-            except (CommitFailedError, _TableCreatedMeanwhileError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else "the table was created"
-                if attempt == COMMIT_ATTEMPTS:
-                    msg = (
-                        f"Stream '{self.name}': the commit to {self.uri} still conflicted with "
-                        f"other writers after {COMMIT_ATTEMPTS} attempts ({reason}). Nothing of "
-                        "this batch was committed and no later STATE was passed on; run again."
-                    )
-                    raise DeltaCommitError(msg) from None
-                delay = backoff_seconds(attempt)
-                self.logger.info(
-                    "Stream '%s': another writer committed first (%s); redoing the commit "
-                    "in %.2f s (attempt %d of %d).",
-                    self.name,
-                    reason,
-                    delay,
-                    attempt + 1,
-                    COMMIT_ATTEMPTS,
-                )
-                time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return retry_on_conflict(
+            lambda: self._write_once(rows),
+            what=f"Stream '{self.name}': the commit of a batch to {self.uri}",
+            logger=self.logger,
+        )
 
     def _write_once(self, rows: pa.Table) -> int:
         table = self._load()
@@ -393,7 +413,7 @@ def _handed_over(rows: pa.Table) -> pa.RecordBatchReader:
     """The rows as a stream delta-rs pulls from while it writes the data files.
 
     The pause point sits after the last batch, before the end of the stream: the rows are
-    with delta-rs, its files are being written, and the commit is not made yet.
+    with delta-rs, which writes its data files and commits once the stream ends.
     """
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -448,3 +468,64 @@ def _sql_equals(column: str, value: Any) -> str:
         return f"{name} = {value}"
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return f"{name} = '" + text.replace("'", "''") + "'"
+
+
+# --- maintenance (target-parquet-sems-maintain) -------------------------------------------
+
+
+def table_names(destination: Destination) -> list[str]:
+    """The Delta tables directly below the destination."""
+    selector = pa_fs.FileSelector(destination.root, recursive=False, allow_not_found=True)
+    return sorted(
+        info.base_name
+        for info in destination.fs.get_file_info(selector)
+        if info.type == pa_fs.FileType.Directory
+        and destination.is_folder(destination.path(info.base_name, LOG_FOLDER))
+    )
+
+
+def maintain_table(
+    destination: Destination,
+    name: str,
+    *,
+    vacuum_hours: int,
+    dry_run: bool,
+    compression: str,
+    row_group_size: int | None,
+    logger: logging.Logger,
+) -> str:
+    """Compact, vacuum (also files no commit refers to), checkpoint; says what it did."""
+    uri = destination.uri(name)
+    options = storage_options(destination)
+
+    def load() -> DeltaTable:
+        return DeltaTable(uri, storage_options=options)
+
+    def compact() -> dict[str, Any]:
+        table = load()
+        schema = pa.schema(table.schema().to_arrow())
+        properties = writer_properties(schema, compression, row_group_size)
+        return table.optimize.compact(writer_properties=properties)
+
+    def vacuum() -> list[str]:
+        return load().vacuum(
+            retention_hours=vacuum_hours,
+            dry_run=dry_run,
+            enforce_retention_duration=False,
+            full=True,
+        )
+
+    done = []
+    if not dry_run:
+        metrics = retry_on_conflict(compact, what=f"Compacting {uri}", logger=logger)
+        done.append(
+            f"compacted {metrics['numFilesRemoved']} file(s) into {metrics['numFilesAdded']}"
+        )
+    deleted = retry_on_conflict(vacuum, what=f"Vacuuming {uri}", logger=logger)
+    done.append(f"{'would delete' if dry_run else 'deleted'} {len(deleted)} unused file(s)")
+    if not dry_run:
+        table = load()
+        table.create_checkpoint()
+        table.cleanup_metadata()
+        done.append(f"checkpoint at version {table.version()}")
+    return "; ".join(done)

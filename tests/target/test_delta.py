@@ -4,6 +4,8 @@ layout mistakes refused, and the tables read back by deltalake/pyarrow, polars a
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +326,41 @@ def test_tables_read_back_through_deltalake_polars_and_duckdb(
     # for this DuckDB); DuckDB reads the same table through deltalake's Arrow dataset.
     total = duckdb.sql("SELECT month, sum(pv_power_w) FROM dataset GROUP BY ALL ORDER BY 1")
     assert total.fetchall() == [("2026-09", 10.0), ("2026-10", 50.0)]
+
+
+def test_maintain_compacts_vacuums_orphans_and_checkpoints(
+    tmp_path: Path, sync: Any, msg: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from target_parquet_sems.maintain import main
+
+    config = delta_config(tmp_path / "out", partition_by=PARTITIONED)
+    events = [msg.schema("events", {"type": "object", "properties": {"n": {"type": "integer"}}})]
+    for n in range(3):  # three appends: three small files
+        sync(config, [*events, msg.record("events", {"n": n})])
+    sync(config, power_messages(msg, [point(STATION, "2026-10-01T10:00:00Z", 1.0)]))
+    sync(config, power_messages(msg, [point(STATION, "2026-10-01T11:00:00Z", 2.0)]))
+    power_dir = tmp_path / "out" / "plant_power"
+    # A data file no commit refers to, as a killed or overtaken commit leaves behind.
+    referenced = [Path(uri) for uri in DeltaTable(str(power_dir)).file_uris()]
+    orphan = referenced[0].with_name("part-00000-orphan-of-a-killed-commit.zstd.parquet")
+    orphan.write_bytes(referenced[0].read_bytes())
+    before = rows_of(power_dir, "timestamp")
+    for path in (tmp_path / "out").rglob("*.parquet"):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))  # two hours old
+
+    with pytest.raises(SystemExit, match="2"):
+        main(["--config", "x.json", "--vacuum-hours", "0"])  # too short to be safe
+    for name, value in {"DESTINATION_PATH": str(tmp_path / "out"), "TABLE_FORMAT": "delta"}.items():
+        monkeypatch.setenv(f"TARGET_PARQUET_SEMS_{name}", value)
+    main(["--config", "ENV", "--vacuum-hours", "1", "--dry-run"])
+    assert orphan.exists()
+    main(["--config", "ENV", "--vacuum-hours", "1"])
+
+    assert not orphan.exists()  # unreferenced and older than the retention
+    # The file the second run replaced is kept: it was removed minutes ago, within retention.
+    assert len(list(power_dir.glob("station_id=*/month=*/*.parquet"))) == 2
+    assert rows_of(power_dir, "timestamp") == before
+    events_table = DeltaTable(str(tmp_path / "out" / "events"))
+    assert len(events_table.file_uris()) == 1  # compacted
+    assert sorted(events_table.to_pyarrow_table().column("n").to_pylist()) == [0, 1, 2]
+    assert list((tmp_path / "out" / "events" / "_delta_log").glob("*.checkpoint.parquet"))

@@ -146,7 +146,7 @@ def test_six_writers_on_one_local_destination(tmp_path: Path) -> None:
     check_nothing_lost_nothing_doubled(plant_power.to_pyarrow_table(), stations.to_pyarrow_table())
     # One file per partition: writers replaced partitions instead of piling up files.
     assert len(plant_power.file_uris()) == WRITERS + 2
-    redone = sum(err.count(b"redoing the commit") for err in errors)
+    redone = sum(err.count(b"trying again") for err in errors)
     print(f"{redone} commit(s) redone after a conflict")
 
 
