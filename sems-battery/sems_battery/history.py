@@ -48,8 +48,6 @@ class Coverage:
     span_hours: float
     covered_hours: float
     gaps: tuple[Gap, ...]
-    rows_used: int
-    rows_unusable: int
 
     @property
     def lost_hours(self) -> float:
@@ -96,9 +94,6 @@ class History:
     @property
     def load_kwh(self) -> float:
         return float(np.dot(self.load_kw, self.duration_h))
-
-    def local_hour(self) -> IntArray:
-        return (self.local_us // US_PER_HOUR) % 24
 
     def local_weekday(self) -> IntArray:
         """Monday is 0, as in `datetime.weekday()` (1970-01-01 was a Thursday)."""
@@ -165,8 +160,6 @@ class History:
             span_hours=self.coverage.span_hours,
             covered_hours=float(duration.sum()),
             gaps=self.coverage.gaps,
-            rows_used=int(starts.size),
-            rows_unusable=self.coverage.rows_unusable,
         )
         return replace(
             self,
@@ -377,8 +370,6 @@ def build_history(
         span_hours=float((end_us - time_us[0]) / US_PER_HOUR),
         covered_hours=float(intervals.duration_h.sum()),
         gaps=intervals.gaps,
-        rows_used=int(time_us.size),
-        rows_unusable=rows_unusable,
     )
     if local_time_source is None:
         local_time_source = "UTC" if local_us is None else "plant clock"

@@ -101,11 +101,19 @@ class Inputs:
     """Everything one history x tariff x technology x strategy shares across sizes."""
 
     history: History
-    import_price: FloatArray
-    export_price: FloatArray
-    retention: FloatArray
-    grid_need: FloatArray
-    export_limit_kw: float
+    series: kernel.Series
+
+    @property
+    def import_price(self) -> FloatArray:
+        return self.series.import_price
+
+    @property
+    def export_price(self) -> FloatArray:
+        return self.series.export_price
+
+    @property
+    def export_limit_kw(self) -> float:
+        return self.series.export_limit_kw
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,7 +213,17 @@ def prepare(
             horizon_hours=strategy.lookahead_hours,
         )
     limit = math.inf if tariff.export_limit_kw is None else tariff.export_limit_kw
-    return Inputs(history, import_price, export_price, retention, grid_need, limit)
+    series = kernel.Series(
+        pv_kw=history.pv_kw,
+        load_kw=history.load_kw,
+        duration_h=history.duration_h,
+        retention=retention,
+        import_price=np.ascontiguousarray(import_price, dtype=np.float64),
+        export_price=np.ascontiguousarray(export_price, dtype=np.float64),
+        grid_need_kwh=grid_need,
+        export_limit_kw=float(limit),
+    )
+    return Inputs(history, series)
 
 
 def baseline_flows(history: History, export_limit_kw: float = math.inf) -> Flows:
@@ -227,31 +245,21 @@ def baseline_flows(history: History, export_limit_kw: float = math.inf) -> Flows
     )
 
 
-def _kernel_arguments(inputs: Inputs, battery: Battery) -> dict[str, Any]:
-    return {
-        "pv_kw": inputs.history.pv_kw,
-        "load_kw": inputs.history.load_kw,
-        "duration_h": inputs.history.duration_h,
-        "retention": inputs.retention,
-        "import_price": inputs.import_price,
-        "export_price": inputs.export_price,
-        "grid_need_kwh": inputs.grid_need,
-        "export_limit_kw": inputs.export_limit_kw,
-        "eta_charge": battery.charge_efficiency,
-        "eta_discharge": battery.discharge_efficiency,
-        "floor_share": battery.min_soc,
-        "start_share": battery.start_share,
-    }
+def battery_row(battery: Battery) -> FloatArray:
+    """One battery as the kernel reads it (columns: `kernel.CAPACITY`, ...)."""
+    row = np.zeros(kernel.PARAMETERS)
+    row[kernel.CAPACITY] = battery.capacity_kwh
+    row[kernel.CHARGE_KW] = battery.charge_kw
+    row[kernel.DISCHARGE_KW] = battery.discharge_kw
+    row[kernel.ETA_CHARGE] = battery.charge_efficiency
+    row[kernel.ETA_DISCHARGE] = battery.discharge_efficiency
+    row[kernel.FLOOR_KWH] = battery.min_soc * battery.capacity_kwh
+    row[kernel.START_KWH] = battery.start_share * battery.capacity_kwh
+    return row
 
 
 def _totals(inputs: Inputs, batteries: Sequence[Battery]) -> FloatArray:
-    template = batteries[0]
-    return kernel.battery_totals(
-        capacities_kwh=np.array([b.capacity_kwh for b in batteries]),
-        charge_kw=np.array([b.charge_kw for b in batteries]),
-        discharge_kw=np.array([b.discharge_kw for b in batteries]),
-        **_kernel_arguments(inputs, template),
-    )
+    return kernel.battery_totals(inputs.series, np.array([battery_row(b) for b in batteries]))
 
 
 def _cost(totals: FloatArray, tariff: Tariff, factor: float) -> float:
@@ -385,12 +393,7 @@ def simulate(
     strategy = strategy or Strategy()
     economics = economics or Economics()
     inputs = prepare(history, tariff, battery, strategy)
-    totals, trace = kernel.battery_trace(
-        capacity_kwh=battery.capacity_kwh,
-        charge_kw=battery.charge_kw,
-        discharge_kw=battery.discharge_kw,
-        **_kernel_arguments(inputs, battery),
-    )
+    totals, trace = kernel.battery_trace(inputs.series, battery_row(battery))
     fixed_power = {
         "charge_power_kw": battery.charge_kw,
         "discharge_power_kw": battery.discharge_kw,
@@ -416,23 +419,7 @@ def simulate(
         net_present_value=economics.net_present_value(battery.capacity_kwh, lambda c: yearly[c]),
     )
     flows = Flows(
-        **{
-            name: trace[row]
-            for name, row in zip(
-                (
-                    "grid_import",
-                    "grid_export",
-                    "curtailed",
-                    "charge_from_pv",
-                    "charge_from_grid",
-                    "discharge",
-                    "self_discharge",
-                    "stored_end",
-                ),
-                range(kernel.TRACE_SIZE),
-                strict=True,
-            )
-        },
+        **dict(zip(kernel.TRACE_ROWS, trace, strict=True)),
         stored_start=float(totals[kernel.STORED_START]),
     )
     return SimulationResult(
