@@ -10,14 +10,18 @@ and one parameter row per battery, its columns named by the constants below. num
 a NamedTuple of arrays and numbers as one argument, and a 2-D array of rows is what a
 sweep hands over in one call.
 
-Energy bookkeeping, all in kWh on the house's AC bus over an interval of `duration` hours:
-    pv + import + discharge = load + export + curtailed + charge_from_pv + charge_from_grid
-and in the battery (stored energy E):
-    E_end = (E_start + charge * eta_c - discharge / eta_d) * retention
+The battery is PerMod's AC-coupled model (see `losses`): AC power p (kW) in or out costs a
+conversion loss A n² + B n + C kW at n = p / rated power, and the cells keep the square
+root of their round trip each way. An ideal battery is the special case B = (1 - eta) x
+rated power, A = C = 0, lossless cells and no standby draw. Energy bookkeeping, in kWh over
+an interval:
+    AC bus:   pv + import + discharge = load + export + curtailed + charge + standby_ac
+    battery:  E_end = E_start + charge - conversion - discharge - standby_dc - self-discharge
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -36,12 +40,35 @@ class Series(NamedTuple):
     import_price: FloatArray
     export_price: FloatArray
     grid_need_kwh: FloatArray  # time-of-use: AC energy worth buying now (0: none)
+    measured_soc: FloatArray  # back-test: the state of charge measured (NaN: unknown; or empty)
     export_limit_kw: float
 
 
-# Columns of a battery parameter row.
-CAPACITY, CHARGE_KW, DISCHARGE_KW, ETA_CHARGE, ETA_DISCHARGE, FLOOR_KWH, START_KWH = range(7)
-PARAMETERS = 7
+# Columns of a battery parameter row; powers in kW, energies in kWh.
+(
+    CAPACITY,
+    CHARGE_KW,  # rated AC charging power
+    DISCHARGE_KW,
+    FLOOR_KWH,  # the reserve, never discharged into
+    START_KWH,
+    CHARGE_A,  # conversion loss charging: A n² + B n + C (kW); C is the minimum power
+    CHARGE_B,
+    CHARGE_C,
+    DISCHARGE_A,
+    DISCHARGE_B,
+    DISCHARGE_C,
+    CELL_EFFICIENCY,  # one way: the square root of the cells' round trip
+    CHARGE_DEVIATION_KW,  # the controller settles this far off its set point
+    DISCHARGE_DEVIATION_KW,
+    STANDBY_CHARGED_AC_KW,
+    STANDBY_CHARGED_DC_KW,
+    STANDBY_DISCHARGED_AC_KW,
+    STANDBY_DISCHARGED_DC_KW,
+    PERIPHERAL_KW,  # drawn all the time
+    HYSTERESIS_SOC,  # once full, no top-up until below this share
+    LOOKAHEAD_DISCHARGE_EFFICIENCY,  # time-of-use: stored energy per kWh it must deliver
+) = range(21)
+PARAMETERS = 21
 
 # Columns of a totals row.
 (
@@ -52,13 +79,19 @@ PARAMETERS = 7
     CHARGE_GRID,
     DISCHARGE,
     CONVERSION_LOSS,
+    STANDBY_AC,
+    STANDBY_DC,
     SELF_DISCHARGE,
+    CELL_DISCHARGE,  # energy taken out of the cells, for equivalent full cycles
     IMPORT_COST,
     EXPORT_REVENUE,
     STORED_START,
     STORED_END,
-) = range(12)
-TOTALS = 12
+    SOC_SQUARED_ERROR,  # back-test: sums over the intervals with a measured state of charge
+    SOC_ABSOLUTE_ERROR,
+    SOC_SAMPLES,
+) = range(18)
+TOTALS = 18
 
 # Rows of a per-interval trace; the names are those of `simulation.Flows`.
 TRACE_ROWS = (
@@ -68,10 +101,42 @@ TRACE_ROWS = (
     "charge_from_pv",
     "charge_from_grid",
     "discharge",
+    "standby_ac",
+    "standby_dc",
+    "conversion_loss",
     "self_discharge",
     "stored_end",
 )
 TRACE_SIZE = len(TRACE_ROWS)
+FULL = 1.0 - 1e-12  # state of charge that counts as full (for the hysteresis)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _power_to_store(energy: float, dt: float, battery: FloatArray) -> float:
+    """AC charging power that stores `energy` in `dt`: solves (p - loss(p)) x cells x dt."""
+    rated = battery[CHARGE_KW]
+    quadratic = battery[CHARGE_A] / (rated * rated)
+    linear = battery[CHARGE_B] / rated - 1.0
+    constant = battery[CHARGE_C] + energy / (battery[CELL_EFFICIENCY] * dt)
+    discriminant = linear * linear - 4.0 * quadratic * constant
+    if discriminant < 0.0:
+        return math.inf  # more than the converter can store at any power
+    return 2.0 * constant / (-linear + math.sqrt(discriminant))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _power_from_store(energy: float, dt: float, battery: FloatArray) -> float:
+    """AC power delivered while taking `energy` from the cells in `dt`."""
+    rated = battery[DISCHARGE_KW]
+    quadratic = battery[DISCHARGE_A] / (rated * rated)
+    linear = battery[DISCHARGE_B] / rated + 1.0
+    constant = battery[DISCHARGE_C] - energy * battery[CELL_EFFICIENCY] / dt
+    if constant >= 0.0:
+        return 0.0  # not even the idle loss can be paid
+    discriminant = linear * linear - 4.0 * quadratic * constant
+    if discriminant < 0.0:
+        return math.inf
+    return -2.0 * constant / (linear + math.sqrt(discriminant))
 
 
 @njit(cache=True, nogil=True)
@@ -80,40 +145,84 @@ def _run_battery(  # noqa: PLR0915 - one pass over the interval, kept together f
 ) -> None:
     pv, load, duration = series.pv_kw, series.load_kw, series.duration_h
     capacity = battery[CAPACITY]
-    eta_charge, eta_discharge = battery[ETA_CHARGE], battery[ETA_DISCHARGE]
+    active = capacity > 0.0
+    charge_kw, discharge_kw = battery[CHARGE_KW], battery[DISCHARGE_KW]
+    cells = battery[CELL_EFFICIENCY]
     floor_kwh = battery[FLOOR_KWH]
+    peripheral_kw = battery[PERIPHERAL_KW] if active else 0.0
     record = trace.shape[1] == pv.size
+    compare = series.measured_soc.size == pv.size and active
     stored = battery[START_KWH]
+    topped_up = active and stored >= capacity * FULL  # full, not yet below the hysteresis
     imported = exported = curtailed_sum = charged_pv = charged_grid = discharged = 0.0
-    conversion = self_loss_sum = cost = revenue = 0.0
+    conversion_sum = standby_ac_sum = standby_dc_sum = self_loss_sum = cell_out = 0.0
+    cost = revenue = soc_squared = soc_absolute = soc_samples = 0.0
     for i in range(pv.size):
         dt = duration[i]
         net = (pv[i] - load[i]) * dt
-        surplus = net if net > 0.0 else 0.0
-        deficit = -net if net < 0.0 else 0.0
-        charge_cap = battery[CHARGE_KW] * dt
-
-        charge_pv = min(surplus, charge_cap, (capacity - stored) / eta_charge)
-        charge_pv = max(charge_pv, 0.0)
-        stored = min(stored + charge_pv * eta_charge, capacity)
-        export = surplus - charge_pv
-
-        hold = floor_kwh
-        charge_grid = 0.0
-        need = series.grid_need_kwh[i]
-        if need > 0.0:
-            target = min(capacity, floor_kwh + need / eta_discharge)
-            if stored < target:
-                charge_grid = min(charge_cap - charge_pv, (target - stored) / eta_charge)
-                charge_grid = max(charge_grid, 0.0)
-                stored = min(stored + charge_grid * eta_charge, capacity)
-            hold = max(hold, target)
-
-        available = (stored - hold) * eta_discharge
-        discharge = min(deficit, battery[DISCHARGE_KW] * dt, available)
-        discharge = max(discharge, 0.0)
-        stored = max(stored - discharge / eta_discharge, 0.0)
-        grid_import = deficit - discharge + charge_grid
+        house = net - peripheral_kw * dt  # what the battery's set point sees (+ surplus)
+        charge = discharge = conversion = standby_ac = standby_dc = 0.0
+        if active:
+            # Charging: PV surplus, and in a cheap interval what the dear hours ahead need.
+            wanted = house / dt if house > 0.0 else 0.0
+            hold = floor_kwh
+            need = series.grid_need_kwh[i]
+            if need > 0.0:
+                target = min(capacity, floor_kwh + need / battery[LOOKAHEAD_DISCHARGE_EFFICIENCY])
+                hold = max(hold, target)
+                if stored < target:
+                    wanted = max(wanted, _power_to_store(target - stored, dt, battery))
+            may_charge = stored < capacity * (battery[HYSTERESIS_SOC] if topped_up else FULL)
+            if wanted > 0.0 and may_charge and charge_kw > 0.0:
+                fill = _power_to_store(capacity - stored, dt, battery)
+                power = min(wanted, charge_kw, fill)
+                if power > battery[CHARGE_C]:
+                    power = max(battery[CHARGE_C], power + battery[CHARGE_DEVIATION_KW])
+                    power = min(power, charge_kw, fill)
+                    share = power / charge_kw
+                    loss = (
+                        battery[CHARGE_A] * share * share
+                        + battery[CHARGE_B] * share
+                        + battery[CHARGE_C]
+                    )
+                    gain = max(power - loss, 0.0) * cells * dt
+                    charge = power * dt
+                    conversion = charge - gain
+                    stored = min(stored + gain, capacity)
+            deficit = -house / dt if house < 0.0 else 0.0
+            if charge == 0.0 and deficit > 0.0 and stored > hold and discharge_kw > 0.0:
+                empty = _power_from_store(stored - hold, dt, battery)
+                power = min(deficit, discharge_kw, empty)
+                if power > battery[DISCHARGE_C]:
+                    power = max(battery[DISCHARGE_C], power + battery[DISCHARGE_DEVIATION_KW])
+                    power = min(power, discharge_kw, empty)
+                    share = power / discharge_kw
+                    loss = (
+                        battery[DISCHARGE_A] * share * share
+                        + battery[DISCHARGE_B] * share
+                        + battery[DISCHARGE_C]
+                    )
+                    drop = min((power + loss) / cells * dt, stored)
+                    discharge = power * dt
+                    conversion = drop - discharge
+                    cell_out += drop
+                    stored = stored - drop
+            standby_ac = peripheral_kw * dt
+            if charge == 0.0 and discharge == 0.0:
+                if stored <= floor_kwh + 1e-9:
+                    idle_ac = battery[STANDBY_DISCHARGED_AC_KW]
+                    idle_dc = battery[STANDBY_DISCHARGED_DC_KW]
+                else:
+                    idle_ac = battery[STANDBY_CHARGED_AC_KW]
+                    idle_dc = battery[STANDBY_CHARGED_DC_KW]
+                standby_ac += idle_ac * dt
+                standby_dc = min(idle_dc * dt, stored)
+                stored -= standby_dc
+        grid = net - charge + discharge - standby_ac  # + export
+        grid_import = -grid if grid < 0.0 else 0.0
+        export = grid if grid > 0.0 else 0.0
+        charge_pv = min(charge, house) if house > 0.0 else 0.0
+        charge_grid = charge - charge_pv
 
         curtailed = 0.0
         limit = series.export_limit_kw * dt
@@ -124,6 +233,14 @@ def _run_battery(  # noqa: PLR0915 - one pass over the interval, kept together f
         before = stored
         stored = stored * series.retention[i]
         self_loss = before - stored
+        if active:
+            soc = stored / capacity
+            topped_up = (topped_up and soc > battery[HYSTERESIS_SOC]) or soc >= FULL
+            if compare and not math.isnan(series.measured_soc[i]):
+                error = soc - series.measured_soc[i]
+                soc_squared += error * error
+                soc_absolute += abs(error)
+                soc_samples += 1.0
 
         imported += grid_import
         exported += export
@@ -131,9 +248,9 @@ def _run_battery(  # noqa: PLR0915 - one pass over the interval, kept together f
         charged_pv += charge_pv
         charged_grid += charge_grid
         discharged += discharge
-        conversion += (charge_pv + charge_grid) * (1.0 - eta_charge) + discharge * (
-            1.0 / eta_discharge - 1.0
-        )
+        conversion_sum += conversion
+        standby_ac_sum += standby_ac
+        standby_dc_sum += standby_dc
         self_loss_sum += self_loss
         cost += grid_import * series.import_price[i]
         revenue += export * series.export_price[i]
@@ -144,8 +261,11 @@ def _run_battery(  # noqa: PLR0915 - one pass over the interval, kept together f
             trace[3, i] = charge_pv
             trace[4, i] = charge_grid
             trace[5, i] = discharge
-            trace[6, i] = self_loss
-            trace[7, i] = stored
+            trace[6, i] = standby_ac
+            trace[7, i] = standby_dc
+            trace[8, i] = conversion
+            trace[9, i] = self_loss
+            trace[10, i] = stored
 
     totals[IMPORT] = imported
     totals[EXPORT] = exported
@@ -153,12 +273,18 @@ def _run_battery(  # noqa: PLR0915 - one pass over the interval, kept together f
     totals[CHARGE_PV] = charged_pv
     totals[CHARGE_GRID] = charged_grid
     totals[DISCHARGE] = discharged
-    totals[CONVERSION_LOSS] = conversion
+    totals[CONVERSION_LOSS] = conversion_sum
+    totals[STANDBY_AC] = standby_ac_sum
+    totals[STANDBY_DC] = standby_dc_sum
     totals[SELF_DISCHARGE] = self_loss_sum
+    totals[CELL_DISCHARGE] = cell_out
     totals[IMPORT_COST] = cost
     totals[EXPORT_REVENUE] = revenue
     totals[STORED_START] = battery[START_KWH]
     totals[STORED_END] = stored
+    totals[SOC_SQUARED_ERROR] = soc_squared
+    totals[SOC_ABSOLUTE_ERROR] = soc_absolute
+    totals[SOC_SAMPLES] = soc_samples
 
 
 @njit(cache=True, nogil=True)
