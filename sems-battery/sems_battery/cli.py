@@ -1,4 +1,5 @@
-"""`sems-battery sweep|report`: a thin shell over `sweep()` and `write_report()`."""
+"""`sems-battery sweep|report|backtest`: a thin shell over `sweep()`, `write_report()` and
+`backtest()`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any, TextIO
 
 from sems_battery.battery import DEFAULT_C_RATE, STRATEGIES, Battery, Strategy
 from sems_battery.economics import Economics
-from sems_battery.errors import BatteryError
+from sems_battery.errors import BatteryError, ParameterError
+from sems_battery.losses import DEFAULT_SYSTEM, IDEAL, LossModel, builtin_systems, load_system
 
 DEFAULT_CAPACITIES = "0,2.5,5,7.5,10,12.5,15,20"
 
@@ -49,7 +51,7 @@ def _capacities(text: str) -> list[float]:
         ) from None
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
+def _history_options(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("history")
     data.add_argument(
         "--data",
@@ -69,7 +71,22 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         metavar="MIN",
         help="longer gaps are left out and reported (default: 3 steps, at least 15)",
     )
+
+
+def _system_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--system",
+        metavar="ID|FILE",
+        help=f"loss model: a PerMod system ({', '.join(builtin_systems())}), a TOML file of "
+        f"parameters (e.g. written by backtest), or '{IDEAL}' (default {DEFAULT_SYSTEM}; "
+        f"{IDEAL} when efficiencies are given)",
+    )
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    _history_options(parser)
     battery = parser.add_argument_group("battery (shares as 0.9 or 90%)")
+    _system_option(battery)
     battery.add_argument(
         "--capacities",
         type=_capacities,
@@ -87,18 +104,23 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         metavar="R",
         help="kW per kWh of capacity, without --power-kw (default %(default)g)",
     )
-    battery.add_argument("--round-trip", type=_share, metavar="X", help="round-trip efficiency")
     battery.add_argument(
-        "--charge-efficiency", type=_share, default=0.95, metavar="X", help="(default 95%%)"
+        "--round-trip", type=_share, metavar="X", help="ideal model: round-trip efficiency"
     )
     battery.add_argument(
-        "--discharge-efficiency", type=_share, default=0.95, metavar="X", help="(default 95%%)"
+        "--charge-efficiency", type=_share, metavar="X", help="ideal model (default 95%%)"
+    )
+    battery.add_argument(
+        "--discharge-efficiency", type=_share, metavar="X", help="ideal model (default 95%%)"
     )
     battery.add_argument(
         "--min-soc", type=_share, default=0.0, metavar="X", help="reserve kept back (default 0)"
     )
     battery.add_argument(
-        "--self-discharge", type=_share, default=0.02, metavar="X", help="per month (default 2%%)"
+        "--self-discharge",
+        type=_share,
+        metavar="X",
+        help="per month (default 2%% for the ideal model, 0 with PerMod's measured standby)",
     )
     battery.add_argument(
         "--initial-soc", type=_share, metavar="X", help="at the start (default: the reserve)"
@@ -158,7 +180,45 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser.add_argument(
         "--out", required=True, type=Path, metavar="DIR", help="folder for the report"
     )
+    backtest_parser = commands.add_parser(
+        "backtest",
+        help="replay a plant's history with its own battery modelled; calibrate the losses",
+    )
+    _history_options(backtest_parser)
+    model = backtest_parser.add_argument_group("the installed battery")
+    _system_option(model)
+    model.add_argument(
+        "--battery-kwh",
+        type=_number,
+        metavar="KWH",
+        help="its capacity (default: station metadata, else estimated from the data)",
+    )
+    backtest_parser.add_argument("--json", help="also write the figures as JSON ('-': stdout)")
+    backtest_parser.add_argument(
+        "--calibrated-system",
+        type=Path,
+        metavar="FILE",
+        help="write the calibrated model as a parameter file for --system",
+    )
     return parser
+
+
+def _losses(args: argparse.Namespace) -> LossModel | None:
+    """The loss model `--system` names; None is the ideal battery."""
+    efficiencies = [
+        getattr(args, name, None)
+        for name in ("round_trip", "charge_efficiency", "discharge_efficiency")
+    ]
+    given = any(value is not None for value in efficiencies)
+    system = args.system or (IDEAL if given else DEFAULT_SYSTEM)
+    if system.lower() == IDEAL:
+        return None
+    if given:
+        raise ParameterError(
+            f"--round-trip and the efficiencies describe the ideal battery, not {system}: drop "
+            f"them or use --system {IDEAL}"
+        )
+    return load_system(system)
 
 
 def _battery(args: argparse.Namespace) -> Battery:
@@ -169,13 +229,16 @@ def _battery(args: argparse.Namespace) -> Battery:
         "min_soc": args.min_soc,
         "self_discharge_per_month": args.self_discharge,
         "initial_soc": args.initial_soc,
+        "losses": _losses(args),
     }
     if args.round_trip is not None:
         return Battery.with_round_trip(0.0, args.round_trip, **options)
     return Battery(
         0.0,
-        charge_efficiency=args.charge_efficiency,
-        discharge_efficiency=args.discharge_efficiency,
+        charge_efficiency=0.95 if args.charge_efficiency is None else args.charge_efficiency,
+        discharge_efficiency=(
+            0.95 if args.discharge_efficiency is None else args.discharge_efficiency
+        ),
         **options,
     )
 
@@ -190,6 +253,7 @@ def _print_table(result: Any, stream: TextIO) -> None:
         f"(x{coverage.annualisation_factor:.3f})",
         file=stream,
     )
+    print(f"battery model: {result.battery.model_name}", file=stream)
     print(f"tariff: {result.tariff.describe()}; strategy: {result.strategy.name}", file=stream)
     for note in result.notes:
         print(f"note: {note}", file=stream)
@@ -212,12 +276,47 @@ def _print_table(result: Any, stream: TextIO) -> None:
         print(f"diminishing returns beyond about {knee.capacity_kwh:g} kWh", file=stream)
 
 
+def _backtest(args: argparse.Namespace, history: Any) -> int:
+    from sems_battery.backtest import backtest
+
+    losses = _losses(args)
+    result = backtest(history, system=losses, capacity_kwh=args.battery_kwh)
+    to_stdout = args.json == "-"
+    stream = sys.stderr if to_stdout else sys.stdout
+    for line in result.summary_lines():
+        print(line, file=stream)
+    if to_stdout:
+        sys.stdout.write(result.json_text())
+    elif args.json:
+        Path(args.json).write_text(result.json_text(), encoding="utf-8")
+    if args.calibrated_system:
+        result.write_system(args.calibrated_system)
+        print(
+            f"calibrated model written to {args.calibrated_system} (use it with "
+            f"--system {args.calibrated_system})",
+            file=stream,
+        )
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from sems_battery.dataset import load_history
     from sems_battery.simulation import sweep
     from sems_battery.tariff import DEFAULT_TARIFF, load_tariff
 
+    tariff = load_tariff(args.tariff) if getattr(args, "tariff", None) else None
+    timezone = args.timezone or (tariff.timezone if tariff else None)
+    history = load_history(
+        args.data,
+        station=args.station,
+        start=args.start,
+        end=args.end,
+        timezone=timezone,
+        gap_limit_minutes=args.gap_limit_minutes,
+    )
+    if args.command == "backtest":
+        return _backtest(args, history)
     battery = _battery(args)
     strategy = Strategy(args.strategy, grid_charge_below=args.grid_charge_below)
     economics = Economics(
@@ -227,16 +326,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         discount_rate=args.discount_rate,
         capacity_fade_per_year=args.capacity_fade,
         price_growth_per_year=args.price_growth,
-    )
-    tariff = load_tariff(args.tariff) if args.tariff else None
-    timezone = args.timezone or (tariff.timezone if tariff else None)
-    history = load_history(
-        args.data,
-        station=args.station,
-        start=args.start,
-        end=args.end,
-        timezone=timezone,
-        gap_limit_minutes=args.gap_limit_minutes,
     )
     if args.command == "report":
         from sems_battery.report import write_report  # matplotlib only when plotting

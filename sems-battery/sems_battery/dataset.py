@@ -9,6 +9,7 @@ Only the needed columns are read, and the station and dates are pushed down as f
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,9 @@ POWER_COLUMNS = (
     "grid_import_w",
     "grid_export_w",
     "battery_power_w",
+    "battery_soc_pct",
 )
+STATIONS = "stations"
 TIME_LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -70,7 +73,10 @@ def locate(data: str | Path) -> tuple[fs.FileSystem, str]:
 
 def open_dataset(data: str | Path) -> ds.Dataset:
     """The plant_power dataset, with Hive partitions, whatever type they were written as."""
-    filesystem, path = locate(data)
+    return _open(*locate(data), data)
+
+
+def _open(filesystem: fs.FileSystem, path: str, data: str | Path) -> ds.Dataset:
     try:
         dataset = ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")
     except pa.ArrowTypeError:
@@ -142,6 +148,36 @@ def _date_filter(
     return expression
 
 
+def _station_facts(
+    filesystem: fs.FileSystem, plant_power: str, station: str | None
+) -> tuple[str, float | None]:
+    """The station's name and battery capacity from the `stations` stream next to
+    plant_power, when the dataset has one (it is optional: an error reading it is no error)."""
+    if station is None:
+        return "", None
+    root = plant_power.rstrip("/").rsplit("/", 1)[0]
+    for candidate in (f"{root}/{STATIONS}.parquet", f"{root}/{STATIONS}"):
+        try:
+            if filesystem.get_file_info(candidate).type == fs.FileType.NotFound:
+                continue
+            table = ds.dataset(
+                candidate, filesystem=filesystem, format="parquet", partitioning="hive"
+            ).to_table()
+        except (pa.ArrowException, OSError, ValueError):
+            continue
+        if "station_id" not in table.column_names:
+            continue
+        rows = table.filter(pc.equal(table.column("station_id").cast(pa.string()), station))
+        if rows.num_rows == 0:
+            continue
+        last = rows.slice(rows.num_rows - 1).to_pylist()[0]
+        name = last.get("name") if isinstance(last.get("name"), str) else ""
+        capacity = last.get("battery_capacity_kwh")
+        valid = isinstance(capacity, (int, float)) and capacity > 0
+        return name or "", float(capacity) if valid else None
+    return "", None
+
+
 def station_ids(dataset: ds.Dataset, where: ds.Expression | None = None) -> list[str]:
     if "station_id" not in dataset.schema.names:
         return []
@@ -211,7 +247,8 @@ def load_history(
     """One station's history between two plant-local dates (both included)."""
     if start is not None and end is not None and end < start:
         raise DataError(f"the end date {end} is before the start date {start}")
-    dataset = open_dataset(data)
+    filesystem, path = locate(data)
+    dataset = _open(filesystem, path, data)
     names = dataset.schema.names
     dates = _date_filter(dataset, start, end)
     if station is None:
@@ -248,6 +285,7 @@ def load_history(
         grid_import_w=_floats(table, "grid_import_w"),
         grid_export_w=_floats(table, "grid_export_w"),
         battery_power_w=_floats(table, "battery_power_w"),
+        battery_soc_pct=_floats(table, "battery_soc_pct"),
         local_us=wall_clock,
         station_id=station or "",
         gap_limit_minutes=gap_limit_minutes,
@@ -255,6 +293,8 @@ def load_history(
         if wall_clock is None
         else "plant clock",
     )
+    name, battery_kwh = _station_facts(filesystem, path, station)
+    history = replace(history, station_name=name, battery_capacity_kwh=battery_kwh)
     if timezone:
         history = history.in_timezone(timezone)
     return history

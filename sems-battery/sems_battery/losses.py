@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+import textwrap
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -164,7 +165,7 @@ class LossModel:
 
     def to_toml(self, header: str = "") -> str:
         """The parameters as a TOML file that `load_system` reads back."""
-        lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+        lines = [f"# {line}" for line in textwrap.wrap(header, 88)]
         scalars = {
             "id": self.id,
             "name": self.name,
@@ -226,7 +227,7 @@ TOP_LEVEL_KEYS = {
 def _toml_value(value: object) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(float(value)) if isinstance(value, float) else str(value)
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _number(table: Mapping[str, Any], key: str, where: str, default: float | None = None) -> float:

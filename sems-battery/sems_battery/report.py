@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from sems_battery.backtest import Backtest, backtest
 from sems_battery.battery import Battery, Strategy
 from sems_battery.economics import Economics
-from sems_battery.errors import ParameterError
+from sems_battery.errors import DataError, ParameterError
 from sems_battery.history import US_PER_HOUR, FloatArray, History
 from sems_battery.simulation import SimulationResult, SizeResult, SweepResult, simulate, sweep
 from sems_battery.tariff import DEFAULT_TARIFF, Tariff
@@ -400,12 +401,11 @@ def _assumptions(
     if battery.charge_power_kw is not None or battery.discharge_power_kw is not None:
         power = f"{battery.charge_kw:g} kW charge / {battery.discharge_kw:g} kW discharge"
     items = [
-        f"Battery: usable capacity as listed; power {power}; efficiency "
-        f"{battery.charge_efficiency:.1%} charging x "
-        f"{battery.discharge_efficiency:.1%} discharging "
-        f"(round trip {battery.round_trip:.1%}); reserve {battery.min_soc:.0%}; self-discharge "
-        f"{battery.self_discharge_per_month:.1%} per month; starts at "
-        f"{battery.start_share:.0%}.",
+        f"Battery: usable capacity as listed; power {power}; loss model: {battery.model_name} "
+        f"(round trip {battery.round_trip:.1%}"
+        + (" at half power" if not battery.is_ideal else "")
+        + f"); reserve {battery.min_soc:.0%}; self-discharge "
+        f"{battery.monthly_self_discharge:.1%} per month; starts at {battery.start_share:.0%}.",
         "Tariff: "
         + tariff.describe()
         + (" (the built-in example: pass --tariff with your own prices)" if default_tariff else ""),
@@ -425,6 +425,107 @@ def _assumptions(
         "savings.",
     ]
     return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
+
+
+def _loss_model(battery: Battery, import_price: float, currency: str) -> str:
+    """The loss model in plain words, with its parameters and why standby matters."""
+    standby = (
+        "A battery system also draws power when it does nothing: its inverter, its battery "
+        "management and its meter. A few watts sound like nothing, but they run all year: "
+        f"20 W x 8,760 hours = 175 kWh a year, {175.2 * import_price:,.0f} {currency} at "
+        f"{import_price:.2f} {currency}/kWh, a visible share of what a small battery saves."
+    )
+    if battery.losses is None:
+        text = [
+            f"The figures use an ideal battery: {battery.charge_efficiency:.1%} efficient "
+            f"charging and {battery.discharge_efficiency:.1%} discharging at any power, and "
+            "no standby draw. Real systems lose much more at low power (a converter has "
+            "fixed losses) and draw standby power all year, so read these savings as an upper "
+            "bound; --system SG1 uses HTW Berlin's generic measured system instead.",
+            standby,
+        ]
+        return "".join(f"<p>{html.escape(t)}</p>" for t in text)
+    losses = battery.losses
+    text = [
+        f"The figures use {losses.describe()}, after PerMod, the performance model of "
+        "HTW Berlin for PV-battery systems (the model behind its yearly "
+        "Stromspeicher-Inspektion). Charging and discharging each lose a fixed part and a "
+        "part that grows with the power, so a battery that runs at a tenth of its power "
+        f"loses far more (round trip {losses.round_trip_at(0.1):.0%}) than one at half "
+        f"({losses.round_trip_at(0.5):.0%}); below the fixed part it does not run at all.",
+        standby,
+    ]
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in losses.parameters_text())
+    credit = (
+        f"<p class=small>Parameters: {html.escape(losses.source)}."
+        + (
+            " Data: HTW Berlin (PerMod, Stromspeicher-Inspektion), compiled in bslib by "
+            "Forschungszentrum Jülich (IEK-3), licensed CC BY 4.0."
+            if "bslib" in losses.source
+            else ""
+        )
+        + "</p>"
+    )
+    return "".join(f"<p>{html.escape(t)}</p>" for t in text) + f"<ul>{items}</ul>" + credit
+
+
+def _backtest_section(result: Backtest, currency: str) -> str:
+    """Measured against simulated for the plant's own battery, as given and calibrated."""
+    installed = result.installed
+    given, calibrated = result.given, result.calibrated
+    rows = []
+    for label, name in (
+        ("grid import (kWh)", "grid_import_kwh"),
+        ("grid export (kWh)", "grid_export_kwh"),
+        ("battery charge (kWh)", "battery_charge_kwh"),
+        ("battery discharge (kWh)", "battery_discharge_kwh"),
+    ):
+        measured = getattr(given, f"measured_{name}")
+        cells = [label, f"{measured:,.0f}"]
+        for comparison in (given, calibrated):
+            value = getattr(comparison, f"simulated_{name}")
+            cells.append(f"{value:,.0f} ({value / measured - 1:+.1%})" if measured else "-")
+        rows.append(cells)
+    if given.soc_rmse is not None and calibrated.soc_rmse is not None:
+        rows.append(
+            [
+                "state of charge error (RMS)",
+                "",
+                f"{100 * given.soc_rmse:.1f} points",
+                f"{100 * calibrated.soc_rmse:.1f} points",
+            ]
+        )
+    intro = (
+        f"The plant already has a battery ({installed.capacity_kwh:.3g} kWh, "
+        f"{installed.capacity_source}; up to {installed.charge_kw:.2f} kW charging and "
+        f"{installed.discharge_kw:.2f} kW discharging; state of charge {installed.min_soc:.0%} "
+        f"to {installed.max_soc:.0%}). Replaying {result.first_day} to {result.last_day} with "
+        "that battery modelled shows how far to trust the model: the closer the simulated "
+        "figures are to the measured ones, the more the sizes above can be believed."
+    )
+    verdict = (
+        f"With {result.base_model}, the simulated grid import is {given.import_error:+.1%} "
+        f"off the measured. Calibrated ({result.calibrated_losses.name}; round trip "
+        f"{result.calibrated_losses.round_trip_at(0.5):.1%} at half power) it is "
+        f"{calibrated.import_error:+.1%}. The calibrated model is in calibrated-system.toml: "
+        "pass it to the sweep with --system calibrated-system.toml; the figures are in "
+        "backtest.json."
+    )
+    header = ["", "measured", "model", "calibrated"]
+    return f"<p>{html.escape(intro)}</p>" + _table(rows, header) + f"<p>{html.escape(verdict)}</p>"
+
+
+def _backtest_files(history: History, battery: Battery, tariff: Tariff, out: Path) -> str:
+    """For a plant with a battery: the back-test section, and its JSON and calibrated model."""
+    if not history.has_battery:
+        return ""
+    try:
+        tested = backtest(history, system=battery.losses, tariff=tariff)
+    except DataError as error:
+        return f"<p>The plant's battery could not be back-tested: {html.escape(str(error))}.</p>"
+    (out / "backtest.json").write_text(tested.json_text(), encoding="utf-8")
+    tested.write_system(out / "calibrated-system.toml")
+    return _backtest_section(tested, tariff.currency)
 
 
 def _headline(result: SweepResult, knee: SizeResult | None) -> str:
@@ -465,7 +566,7 @@ table { border-collapse: collapse; font-size: 0.9em; margin: 0.8em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; } tr.marked td { background: #fff3c4; font-weight: bold; }
 img { max-width: 100%; border: 1px solid #eee; } .headline { font-size: 1.1em; }
-.notes li { color: #8a4b00; }
+.notes li { color: #8a4b00; } .small { font-size: 0.85em; color: #555; }
 """
 
 
@@ -515,6 +616,8 @@ def write_report(
     plot_resolution(result, hourly, plots[3])
 
     currency = tariff.currency
+    mean_import_price = float(np.mean(tariff.prices(result.history)[0]))
+    backtest_html = _backtest_files(history, battery, tariff, out)
     marked = result.sizes.index(recommended)
     comparison_rows = [
         [
@@ -564,6 +667,9 @@ def write_report(
 {f'<ul class="notes">{notes}</ul>' if notes else ""}
 <h2>Assumptions</h2>
 {_assumptions(battery, tariff, strategy, economics, default_tariff)}
+<h2>The battery model</h2>
+{_loss_model(battery, mean_import_price, currency)}
+{"<h2>Back-test on the plant's own battery</h2>" + backtest_html if backtest_html else ""}
 <h2>Savings and self-sufficiency by size</h2>
 <img src="capacity.png" alt="Annual savings and self-sufficiency against battery capacity">
 {_table(_sweep_rows(result), _sweep_header(currency), marked)}

@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sems_battery import load_tariff, sweep
+from sems_battery import Battery, load_tariff, sweep
 from sems_battery.cli import main
 from sems_battery.dataset import load_history
+from sems_battery.losses import load_system
 
 JSON_FIELDS = {
     "capacity_kwh",
@@ -89,16 +90,19 @@ def test_sweep_writes_the_documented_json(
     assert [r["capacity_kwh"] for r in records] == [0, 2.5, 5, 7.5, 10, 15, 20]
     assert all(set(r) >= JSON_FIELDS for r in records)
     assert records[0]["annual_savings"] == 0 and records[0]["payback_years"] == 0
-    # The command is a shell over the API: the same numbers come out of sweep().
+    # The command is a shell over the API: the same numbers come out of sweep(), with
+    # HTW Berlin's generic system SG1 unless told otherwise.
     expected = sweep(
         load_history(dataset, timezone="Europe/Berlin"),
         [0, 2.5, 5, 7.5, 10, 15, 20],
+        battery=Battery(0.0, losses=load_system("SG1")),
         tariff=load_tariff(tariff_file),
     ).records()
     assert records == json.loads(json.dumps(expected))
     for record in records:
         assert f"{record['capacity_kwh']:>6g}" in stdout
     assert "figures per year" in stdout
+    assert "battery model: PerMod SG1: generic AC-coupled system" in stdout
     assert "diminishing returns beyond about" in stdout
 
 

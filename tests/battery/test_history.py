@@ -79,7 +79,9 @@ def test_missing_load_is_rebuilt_from_the_balance() -> None:
     )
     assert history.load_kw.tolist() == pytest.approx([1.2, 0.3, 0.5, 0.6])
     assert any("rebuilt from the PV/grid/battery balance for 100%" in n for n in history.notes)
-    assert any("already has a battery" in n for n in history.notes)
+    assert history.has_battery and history.measured is not None
+    assert history.measured.battery_kw.tolist()[:3] == pytest.approx([0.4, -0.2, -1.5])
+    assert history.measured.grid_kw.tolist() == pytest.approx([-0.8, 2.5, 0.0, -0.1])
 
 
 def test_split_grid_series_win_over_the_signed_one() -> None:
