@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
+import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from sems_battery.battery import DEFAULT_C_RATE, STRATEGIES, Battery, Strategy
-from sems_battery.economics import Economics
+from sems_battery.economics import PLACEHOLDER_INSTALLATION, PLACEHOLDER_PRICE_PER_KWH, Economics
 from sems_battery.errors import BatteryError, ParameterError
 from sems_battery.losses import DEFAULT_SYSTEM, IDEAL, LossModel, builtin_systems, load_system
 
@@ -136,15 +139,20 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         metavar="PRICE",
         help="time-of-use: import price at or under which to charge from the grid",
     )
+    money.add_argument(
+        "--price-per-kwh",
+        type=_number,
+        metavar="X",
+        help=f"battery price per usable kWh (default: placeholder {PLACEHOLDER_PRICE_PER_KWH:g})",
+    )
+    money.add_argument(
+        "--installation-cost",
+        type=_number,
+        metavar="X",
+        help=f"fixed cost per installation (default: placeholder {PLACEHOLDER_INSTALLATION:g})",
+    )
     economics = Economics()
     for flag, kind, default, help_text in (
-        ("--price-per-kwh", _number, economics.price_per_kwh, "battery price per usable kWh"),
-        (
-            "--installation-cost",
-            _number,
-            economics.installation_cost,
-            "fixed cost per installation",
-        ),
         ("--lifetime-years", int, economics.lifetime_years, "years of savings"),
         ("--discount-rate", _share, economics.discount_rate, "per year"),
         ("--capacity-fade", _share, economics.capacity_fade_per_year, "capacity lost per year"),
@@ -159,6 +167,15 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _log_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="warning",
+        help="debug also shows where an error happened (default %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sems-battery",
@@ -167,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     sweep_parser = commands.add_parser("sweep", help="yearly figures for each battery size")
     _common_options(sweep_parser)
+    _log_option(sweep_parser)
     sweep_parser.add_argument(
         "--json", help="also write the table as JSON to this file ('-': stdout)"
     )
@@ -177,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="HTML report with plots and the sweep as CSV"
     )
     _common_options(report_parser)
+    _log_option(report_parser)
     report_parser.add_argument(
         "--out", required=True, type=Path, metavar="DIR", help="folder for the report"
     )
@@ -185,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay a plant's history with its own battery modelled; calibrate the losses",
     )
     _history_options(backtest_parser)
+    _log_option(backtest_parser)
     model = backtest_parser.add_argument_group("the installed battery")
     _system_option(model)
     model.add_argument(
@@ -244,36 +264,44 @@ def _battery(args: argparse.Namespace) -> Battery:
 
 
 def _print_table(result: Any, stream: TextIO) -> None:
+    from sems_battery.advice import payback_text
+
     currency = result.tariff.currency
     coverage = result.history.coverage
     print(
-        f"station {result.history.station_id or '-'}: {coverage.covered_days:.1f} days at "
+        f"station {result.history.title}: {coverage.covered_days:.1f} days at "
         f"{coverage.step_minutes:g} min, {len(coverage.gaps)} gaps left out "
         f"({coverage.lost_hours:.1f} h); figures per year "
         f"(x{coverage.annualisation_factor:.3f})",
         file=stream,
     )
-    print(f"battery model: {result.battery.model_name}", file=stream)
     print(f"tariff: {result.tariff.describe()}; strategy: {result.strategy.name}", file=stream)
     for note in result.notes:
         print(f"note: {note}", file=stream)
+    placeholder = "; placeholder battery prices" if result.economics.placeholder_costs else ""
     header = (
         f"{'kWh':>6} {'import':>8} {'export':>8} {'self-cons':>9} {'autarky':>8} "
-        f"{'cycles':>6} {'cost':>9} {'savings':>8} {'payback':>8} {'NPV':>9}"
+        f"{'cycles':>6} {'cost':>9} {'savings':>8} {'payback':>17} {'NPV':>9}"
     )
-    print(header + f"   ({currency}, kWh per year)", file=stream)
+    print(header + f"   ({currency}, kWh per year{placeholder})", file=stream)
     for size in result.sizes:
-        payback = "never" if size.payback_years is None else f"{size.payback_years:.1f}"
         print(
             f"{size.capacity_kwh:>6g} {size.grid_import_kwh:>8.0f} {size.grid_export_kwh:>8.0f} "
             f"{size.self_consumption_rate:>9.1%} {size.self_sufficiency_rate:>8.1%} "
             f"{size.equivalent_full_cycles:>6.0f} {size.cost_with:>9.0f} "
-            f"{size.annual_savings:>8.0f} {payback:>8} {size.net_present_value:>9.0f}",
+            f"{size.annual_savings:>8.0f} {payback_text(size):>17} "
+            f"{size.net_present_value:>9.0f}",
             file=stream,
         )
-    knee = result.knee
-    if knee is not None:
-        print(f"diminishing returns beyond about {knee.capacity_kwh:g} kWh", file=stream)
+
+
+def _print_headline(lines: Sequence[str], stream: TextIO) -> None:
+    """One paragraph a line; wrapped to the width of a terminal, whole in a log or pipe."""
+    width = shutil.get_terminal_size((100, 24)).columns if stream.isatty() else 0
+    for line in lines:
+        wrapped = textwrap.fill(line, width=max(width - 2, 60), subsequent_indent="  ")
+        print(wrapped if width else line, file=stream)
+    print(file=stream)
 
 
 def _backtest(args: argparse.Namespace, history: Any) -> int:
@@ -299,8 +327,7 @@ def _backtest(args: argparse.Namespace, history: Any) -> int:
     return 0
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     from sems_battery.dataset import load_history
     from sems_battery.simulation import sweep
     from sems_battery.tariff import DEFAULT_TARIFF, load_tariff
@@ -339,6 +366,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             strategy=strategy,
             economics=economics,
         )
+        _print_headline(report.headline, sys.stdout)
         print(f"report written to {report.html}")
         return 0
     if args.hourly:
@@ -351,27 +379,59 @@ def run(argv: Sequence[str] | None = None) -> int:
         strategy=strategy,
         economics=economics,
     )
+    from sems_battery.advice import headline
+
     to_stdout = args.json == "-"
-    _print_table(result, sys.stderr if to_stdout else sys.stdout)
+    stream = sys.stderr if to_stdout else sys.stdout
+    _print_headline(headline(result, default_tariff=tariff is None), stream)
+    _print_table(result, stream)
     if to_stdout:
         sys.stdout.write(result.json_text())
     elif args.json:
         result.write_json(args.json)
-    if tariff is None:
-        print(
-            "note: no --tariff given; costs use the built-in example (0.30 import, 0.08 feed-in)",
-            file=sys.stderr,
-        )
     return 0
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+log = logging.getLogger("sems_battery")
+
+
+class _LowerCaseLevel(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LowerCaseLevel("sems-battery: %(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(level.upper())
+
+
+def _fatal(error: BaseException) -> tuple[str, int]:
+    """One plain line for a fatal error (what went wrong, what to do) and the exit code."""
+    if isinstance(error, BatteryError):
+        return str(error), 2
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        reason = error.strerror or str(error)
+        return f"cannot read or write{where}: {reason}; check the path and its permissions", 1
+    return (
+        f"unexpected {type(error).__name__}: {error}; run again with --log-level debug to see "
+        "where, and report it",
+        1,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
     try:
-        code = run(argv)
-    except BatteryError as error:
-        print(f"sems-battery: error: {error}", file=sys.stderr)
-        code = 2
-    except OSError as error:
-        print(f"sems-battery: error: {error}", file=sys.stderr)
-        code = 1
+        code = run(args)
+    except Exception as error:  # every failure ends in one plain line, the last one shown
+        message, code = _fatal(error)
+        log.debug("where it failed:", exc_info=True)
+        log.error(message)
     raise SystemExit(code)

@@ -41,7 +41,7 @@ def _filesystem(data: str | Path) -> tuple[fs.FileSystem, str]:
         try:
             return fs.FileSystem.from_uri(text)
         except (pa.ArrowInvalid, ValueError, OSError) as error:
-            raise DataError(f"cannot open {text}: {error}") from None
+            raise DataError(f"cannot open {text}: {error}; check the URI and its options") from None
     return fs.LocalFileSystem(), str(Path(text).expanduser().resolve())
 
 
@@ -51,9 +51,14 @@ def locate(data: str | Path) -> tuple[fs.FileSystem, str]:
     try:
         info = filesystem.get_file_info(path)
     except OSError as error:
-        raise DataError(f"cannot reach {data}: {error}") from None
+        raise DataError(
+            f"cannot reach {data}: {error}; check the address and the credentials"
+        ) from None
     if info.type == fs.FileType.NotFound:
-        raise DataError(f"no dataset at {data}: the path does not exist")
+        raise DataError(
+            f"no dataset at {data}: the path does not exist; point --data at the folder the "
+            "target writes (holding plant_power)"
+        )
     if info.type == fs.FileType.File:
         return filesystem, path
     single = filesystem.get_file_info(f"{path}/{STREAM}.parquet")
@@ -71,12 +76,8 @@ def locate(data: str | Path) -> tuple[fs.FileSystem, str]:
     return filesystem, found[0].path if found else path
 
 
-def open_dataset(data: str | Path) -> ds.Dataset:
-    """The plant_power dataset, with Hive partitions, whatever type they were written as."""
-    return _open(*locate(data), data)
-
-
 def _open(filesystem: fs.FileSystem, path: str, data: str | Path) -> ds.Dataset:
+    """The plant_power dataset, with Hive partitions, whatever type they were written as."""
     try:
         dataset = ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")
     except pa.ArrowTypeError:
@@ -87,9 +88,15 @@ def _open(filesystem: fs.FileSystem, path: str, data: str | Path) -> ds.Dataset:
             path, filesystem=filesystem, format="parquet", partitioning=partitioning
         )
     except (pa.ArrowInvalid, OSError) as error:
-        raise DataError(f"{data} is not a readable Parquet dataset: {error}") from None
+        raise DataError(
+            f"{data} is not a readable Parquet dataset ({error}); point --data at the "
+            "target's output"
+        ) from None
     if not dataset.files:
-        raise DataError(f"no Parquet files under {data}: has the pipeline written any data yet?")
+        raise DataError(
+            f"no Parquet files under {data}: run the pipeline first "
+            "(meltano run tap-sems target-parquet-sems)"
+        )
     if "timestamp" not in dataset.schema.names:
         raise DataError(
             f"{data} is not a plant_power dataset: it has no timestamp column "
@@ -268,12 +275,13 @@ def load_history(
     if table.num_rows == 0:
         if station is not None and station not in station_ids(dataset):
             raise DataError(
-                f"station {station} is not in the dataset; it holds: "
-                + (", ".join(station_ids(dataset)) or "no station ids")
+                f"station {station} is not in the dataset; choose one with --station: "
+                + (", ".join(station_ids(dataset)) or "(it has no station ids)")
             )
         span = f" between {start or 'the start'} and {end or 'the end'}" if start or end else ""
         raise DataError(
             f"the dataset has no power samples{' for station ' + station if station else ''}{span}"
+            + ("; widen --from/--to" if span else "")
         )
     time_us = _timestamps_us(table)
     wall_clock = _wall_clock_us(table, time_us)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from sems_battery.advice import MONTH_LABELS, best_size, headline, money, payback_text, percent
 from sems_battery.backtest import Backtest, backtest
 from sems_battery.battery import Battery, Strategy
 from sems_battery.economics import Economics
@@ -32,7 +33,6 @@ COLOURS = {
     "battery": "#66a182",
     "soc": "#7b2cbf",
 }
-MONTH_LABELS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -44,28 +44,11 @@ class Report:
     sweep_csv: Path
     hourly_csv: Path
     recommended: SizeResult | None
-
-
-def _money(value: float | None, currency: str) -> str:
-    return "-" if value is None else f"{value:,.0f} {currency}"
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    headline: tuple[str, ...]  # the recommendation first, as the page opens
 
 
 def _amount(value: float) -> str:
     return f"{value:,.0f}"
-
-
-def _payback(size: SizeResult) -> str:
-    if size.capacity_kwh == 0:
-        return "-"
-    return _years(size.payback_years)
-
-
-def _years(value: float | None) -> str:
-    return "never" if value is None else f"{value:.1f}"
 
 
 def _local_date(local_us: int) -> dt.date:
@@ -328,20 +311,21 @@ def _sweep_rows(result: SweepResult) -> list[list[str]]:
             f"{s.charge_power_kw:g}",
             f"{s.grid_import_kwh:,.0f}",
             f"{s.grid_export_kwh:,.0f}",
-            _percent(s.self_consumption_rate),
-            _percent(s.self_sufficiency_rate),
+            percent(s.self_consumption_rate),
+            percent(s.self_sufficiency_rate),
             f"{s.equivalent_full_cycles:.0f}",
             f"{s.losses_kwh:,.0f}",
             _amount(s.cost_with),
             _amount(s.annual_savings),
-            _payback(s),
+            payback_text(s),
             _amount(s.net_present_value),
         ]
         for s in result.sizes
     ]
 
 
-def _sweep_header(currency: str) -> list[str]:
+def _sweep_header(currency: str, economics: Economics) -> list[str]:
+    placeholder = ", placeholder prices" if economics.placeholder_costs else ""
     return [
         "kWh",
         "kW",
@@ -353,8 +337,8 @@ def _sweep_header(currency: str) -> list[str]:
         "losses kWh/yr",
         f"cost/yr ({currency})",
         f"savings/yr ({currency})",
-        "payback (yr)",
-        f"net present value ({currency})",
+        f"payback (yr{placeholder})",
+        f"net present value ({currency}{placeholder})",
     ]
 
 
@@ -416,8 +400,7 @@ def _assumptions(
             if strategy.name == "time-of-use"
             else " (charge from PV surplus, discharge to cover demand)"
         ),
-        f"Economics: {economics.price_per_kwh:g} {tariff.currency} per kWh plus "
-        f"{economics.installation_cost:g} {tariff.currency} installation; "
+        f"Economics: {economics.describe_costs(tariff.currency)}; "
         f"{economics.lifetime_years} years; discount rate {economics.discount_rate:.1%}; "
         f"capacity fade {economics.capacity_fade_per_year:.1%} per year; energy price growth "
         f"{economics.price_growth_per_year:.1%} per year. Payback is simple: investment / "
@@ -528,37 +511,6 @@ def _backtest_files(history: History, battery: Battery, tariff: Tariff, out: Pat
     return _backtest_section(tested, tariff.currency)
 
 
-def _headline(result: SweepResult, knee: SizeResult | None) -> str:
-    currency = result.tariff.currency
-    baseline = result.sizes[0] if result.sizes[0].capacity_kwh == 0 else None
-    parts = []
-    if knee is not None:
-        before = (
-            f" (from {_percent(baseline.self_sufficiency_rate)} without a battery)"
-            if baseline
-            else ""
-        )
-        parts.append(
-            f"Diminishing returns set in at about {knee.capacity_kwh:g} kWh: it would save "
-            f"{_money(knee.annual_savings, currency)} a year and cover "
-            f"{_percent(knee.self_sufficiency_rate)} of consumption{before}; payback "
-            f"{_years(knee.payback_years)} years, net present value "
-            f"{_money(knee.net_present_value, currency)}."
-        )
-    best = result.best_value
-    if best is None:
-        parts.append(
-            "At the assumed battery price no size repays itself within its lifetime "
-            "(every net present value is negative)."
-        )
-    else:
-        parts.append(
-            f"The highest net present value is at {best.capacity_kwh:g} kWh: "
-            f"{_money(best.net_present_value, currency)}."
-        )
-    return "".join(f"<p class=headline>{html.escape(p)}</p>" for p in parts)
-
-
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
 h1 { font-size: 1.6em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
@@ -566,7 +518,8 @@ table { border-collapse: collapse; font-size: 0.9em; margin: 0.8em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; } tr.marked td { background: #fff3c4; font-weight: bold; }
 img { max-width: 100%; border: 1px solid #eee; } .headline { font-size: 1.1em; }
-.notes li { color: #8a4b00; } .small { font-size: 0.85em; color: #555; }
+.notes li, .warning { color: #8a4b00; }
+.recommendation { font-size: 1.25em; font-weight: bold; } .small { font-size: 0.85em; color: #555; }
 """
 
 
@@ -595,7 +548,13 @@ def write_report(
     result = sweep(history, capacities, **options)  # type: ignore[arg-type]
     hourly = sweep(result.history.averaged(60), capacities, **options)  # type: ignore[arg-type]
     knee = result.knee
-    recommended = knee or result.best_value or result.sizes[-1]
+    best = best_size(result)
+    lines = headline(result, default_tariff=default_tariff)
+    recommended = (
+        best
+        if best is not None and best.net_present_value > 0
+        else knee or best or result.sizes[-1]
+    )
     sweep_csv, hourly_csv = out / "sweep.csv", out / "sweep-hourly.csv"
     result.write_csv(sweep_csv)
     hourly.write_csv(hourly_csv)
@@ -622,14 +581,14 @@ def write_report(
     comparison_rows = [
         [
             f"{five.capacity_kwh:g}",
-            _percent(five.self_sufficiency_rate),
-            _percent(hour.self_sufficiency_rate),
-            _percent(five.self_consumption_rate),
-            _percent(hour.self_consumption_rate),
+            percent(five.self_sufficiency_rate),
+            percent(hour.self_sufficiency_rate),
+            percent(five.self_consumption_rate),
+            percent(hour.self_consumption_rate),
             _amount(five.annual_savings),
             _amount(hour.annual_savings),
-            _payback(five),
-            _payback(hour),
+            payback_text(five),
+            payback_text(hour),
         ]
         for five, hour in zip(result.sizes, hourly.sizes, strict=True)
     ]
@@ -649,19 +608,30 @@ def write_report(
     hourly_pick = hourly.sizes[marked]
     shift = (
         f" At {recommended.capacity_kwh:g} kWh hourly averages put the savings at "
-        f"{_money(hourly_pick.annual_savings, currency)} a year instead of "
-        f"{_money(recommended.annual_savings, currency)} "
+        f"{money(hourly_pick.annual_savings, currency)} a year instead of "
+        f"{money(recommended.annual_savings, currency)} "
         f"({hourly_pick.annual_savings / recommended.annual_savings - 1:+.0%})."
         if recommended.annual_savings > 0
         else ""
     )
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in history.notes)
-    station = html.escape(history.station_id or "the plant")
+    station = html.escape(history.title)
+    station_id = (
+        f"<p class=small>Station {html.escape(history.station_id)}</p>"
+        if history.station_name and history.station_id
+        else ""
+    )
+    opening = f"<p class=recommendation>{html.escape(lines[0])}</p>" + "".join(
+        f"<p class={'warning' if line.startswith('Warning') else 'headline'}>"
+        f"{html.escape(line)}</p>"
+        for line in lines[1:]
+    )
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Would a battery pay off? {station}</title><style>{STYLE}</style></head><body>
-<h1>Would a home battery pay off? Station {station}</h1>
-{_headline(result, knee)}
+<h1>Would a home battery pay off? {station}</h1>
+{station_id}
+{opening}
 <h2>The data</h2>
 {_coverage_text(result.history)}
 {f'<ul class="notes">{notes}</ul>' if notes else ""}
@@ -672,7 +642,7 @@ def write_report(
 {"<h2>Back-test on the plant's own battery</h2>" + backtest_html if backtest_html else ""}
 <h2>Savings and self-sufficiency by size</h2>
 <img src="capacity.png" alt="Annual savings and self-sufficiency against battery capacity">
-{_table(_sweep_rows(result), _sweep_header(currency), marked)}
+{_table(_sweep_rows(result), _sweep_header(currency, economics), marked)}
 <p>All figures per year. Highlighted: the size used in the plots below. The full table, with
 more columns, is in <a href="sweep.csv">sweep.csv</a>
 (hourly: <a href="sweep-hourly.csv">sweep-hourly.csv</a>).</p>
@@ -684,12 +654,12 @@ more columns, is in <a href="sweep.csv">sweep.csv</a>
 <h2>Five-minute data against hourly averages</h2>
 <p>A spreadsheet of hourly values nets out the minutes when the house draws more than the
 panels give and the minutes when it is the other way round. The same history averaged to
-hours gives, without a battery, {_percent(baseline_hour.self_sufficiency_rate)} self-sufficiency
-instead of {_percent(baseline_five.self_sufficiency_rate)}.{html.escape(shift)}</p>
+hours gives, without a battery, {percent(baseline_hour.self_sufficiency_rate)} self-sufficiency
+instead of {percent(baseline_five.self_sufficiency_rate)}.{html.escape(shift)}</p>
 <img src="resolution.png" alt="Savings and self-sufficiency at 5-minute and hourly resolution">
 {_table(comparison_rows, comparison_header, marked)}
 </body></html>
 """
     html_path = out / "report.html"
     html_path.write_text(body, encoding="utf-8")
-    return Report(html_path, tuple(plots), sweep_csv, hourly_csv, recommended)
+    return Report(html_path, tuple(plots), sweep_csv, hourly_csv, recommended, tuple(lines))

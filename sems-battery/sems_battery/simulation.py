@@ -159,15 +159,6 @@ class SweepResult:
             index = knee_index(capacities, [size.self_sufficiency_rate for size in self.sizes])
         return None if index is None else self.sizes[index]
 
-    @property
-    def best_value(self) -> SizeResult | None:
-        """The size with the highest net present value, if any size has a positive one."""
-        batteries = [size for size in self.sizes if size.capacity_kwh > 0]
-        if not batteries:
-            return None
-        best = max(batteries, key=lambda size: size.net_present_value)
-        return best if best.net_present_value > 0 else None
-
     def records(self) -> list[dict[str, Any]]:
         return [size.as_record() for size in self.sizes]
 

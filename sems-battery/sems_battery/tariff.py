@@ -180,6 +180,9 @@ class Tariff:
     timezone: str | None = None
     name: str = ""
 
+    def __post_init__(self) -> None:
+        _refuse_implausible(self)
+
     @classmethod
     def flat(
         cls,
@@ -205,6 +208,30 @@ class Tariff:
     def prices(self, history: History) -> tuple[FloatArray, FloatArray]:
         return self.import_price.prices(history), self.export_price.prices(history)
 
+    def warnings(self, import_price: FloatArray, export_price: FloatArray) -> list[str]:
+        """Prices that can be meant but change the answer, in plain words (for headlines)."""
+        found = []
+        if export_price.min() < 0:
+            found.append(
+                f"The feed-in price is negative ({export_price.min():g} {self.currency}/kWh at "
+                "times): you pay for exporting, so part of the savings is avoiding that charge. "
+                "Check that this is meant."
+            )
+        if float(np.mean(export_price)) > float(np.mean(import_price)):
+            found.append(
+                f"Feed-in pays more than import on average ({np.mean(export_price):.3g} against "
+                f"{np.mean(import_price):.3g} {self.currency}/kWh): storing energy then costs "
+                "money instead of saving it. Check the prices."
+            )
+        negative = import_price < 0
+        if negative.any():
+            found.append(
+                f"The import price goes below zero in {negative.mean():.1%} of the intervals "
+                "(market prices can): the battery is assumed to import then as the house "
+                "needs, no more."
+            )
+        return found
+
     def describe(self) -> str:
         text = (
             f"import {self.import_price.describe(self.currency)}; "
@@ -215,6 +242,40 @@ class Tariff:
         if self.monthly_fee:
             text += f"; fixed fee {self.monthly_fee:g} {self.currency}/month"
         return text
+
+
+# Above these prices per kWh the number was almost certainly written in cents (or the
+# currency is wrong). Currencies not listed are not checked.
+IMPLAUSIBLE_PRICE = {"EUR": 3.0, "USD": 3.0, "GBP": 3.0, "CHF": 3.0, "AUD": 4.0, "CAD": 4.0}
+IMPLAUSIBLE_PRICE |= {"NZD": 4.0, "SEK": 30.0, "NOK": 30.0, "DKK": 20.0, "PLN": 10.0}
+
+
+def _fixed_prices(schedule: PriceSchedule) -> list[float]:
+    return ([] if schedule.default is None else [schedule.default]) + [
+        period.price for period in schedule.periods
+    ]
+
+
+def _refuse_implausible(tariff: Tariff) -> None:
+    """Prices that cannot be meant: cents written as whole units, free or paid-for import."""
+    limit = IMPLAUSIBLE_PRICE.get(tariff.currency.upper())
+    for side, schedule in (("import", tariff.import_price), ("feed-in", tariff.export_price)):
+        prices = _fixed_prices(schedule)
+        if schedule.series is not None:
+            prices.append(float(np.median(schedule.series.price)))
+        worst = max(prices, key=abs)
+        if limit is not None and abs(worst) > limit:
+            raise ParameterError(
+                f"the {side} price {worst:g} {tariff.currency}/kWh looks like cents: prices are "
+                f"per kWh in {tariff.currency}, e.g. 0.32 for 32 cents (for a price file, set "
+                "scale, e.g. 0.001 for prices per MWh)"
+            )
+    default = tariff.import_price.default
+    if tariff.import_price.series is None and default is not None and default <= 0:
+        raise ParameterError(
+            f"an import price of {default:g} {tariff.currency}/kWh cannot be meant: every kWh "
+            "from the grid would earn money; write the price per kWh you pay, e.g. 0.32"
+        )
 
 
 def _format_us(time_us: int) -> str:

@@ -103,7 +103,7 @@ def test_backtest_recovers_known_losses(
     with pytest.raises(SystemExit) as stop:
         main(["sweep", "--data", str(plant), "--system", str(system), "--capacities", "0,8"])
     assert stop.value.code == 0
-    assert "battery model: PerMod calibrated: SG1 losses x 1.6" in capsys.readouterr().out
+    assert "Battery model: PerMod calibrated: SG1 losses x 1.6" in capsys.readouterr().out
 
 
 def test_without_metadata_the_capacity_is_estimated(plant: Path) -> None:
@@ -121,3 +121,27 @@ def test_a_plant_without_a_battery_cannot_be_backtested(
     pq.write_table(year_table.slice(0, 2000), tmp_path / "plant_power.parquet")
     with pytest.raises(DataError, match="a back-test needs a plant with a battery"):
         backtest(load_history(tmp_path))
+
+
+def test_report_for_a_plant_with_a_battery(
+    plant: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sems_battery.cli import main
+
+    out = tmp_path / "report"
+    argv = ["report", "--data", str(plant), "--capacities", "2.5,5,10", "--out", str(out)]
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--price-per-kwh", "200", "--installation-cost", "500"])
+    assert stop.value.code == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("Recommendation: ")
+    assert printed[1].startswith("This plant already has a 8 kWh battery. The figures compare")
+    page = (out / "report.html").read_text()
+    assert "<title>Would a battery pay off? Haus am See</title>" in page
+    assert f"<p class=small>Station {STATION}</p>" in page
+    assert page.index(printed[0]) < page.index("<h2>The data</h2>")  # the page opens with it
+    assert "<h2>Back-test on the plant's own battery</h2>" in page
+    assert "20 W x 8,760 hours = 175 kWh a year" in page
+    figures = json.loads((out / "backtest.json").read_text())
+    assert figures["calibrated"]["loss_factor"] == pytest.approx(LOSS_FACTOR, rel=0.05)
+    assert load_system(str(out / "calibrated-system.toml")).id == "calibrated"

@@ -234,18 +234,18 @@ def test_quarter_hour_prices_follow_hourly_ones(tmp_path: Path) -> None:
 
 
 def test_a_typical_week_repeats_over_any_history_on_the_wall_clock(tmp_path: Path) -> None:
-    # A winter week (CET), hourly, priced by weekday and hour: 100 x weekday + hour.
+    # A winter week (CET), hourly, priced by weekday and hour: (100 x weekday + hour) / 1000.
     monday = dt.datetime(2024, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     rows = [
         f"{(monday + dt.timedelta(hours=h)).isoformat()},{100 * (h // 24) + h % 24}"
         for h in range(7 * 24)
     ]
     write(tmp_path, "week.csv", "start,price\n" + "\n".join(rows) + "\n")
-    text = '[import]\ncsv = "week.csv"\n{repeat}\n[export]\nprice = 0\n'
+    text = '[import]\ncsv = "week.csv"\nscale = 0.001\n{repeat}\n[export]\nprice = 0\n'
     tariff = load_tariff(write(tmp_path, "w.toml", text.format(repeat='repeat = "week"')))
     # A summer Wednesday (CEST) two years later, 18:30 and 07:10 on the wall clock.
     history = at(utc(2026, 7, 15, 16, 30), utc(2026, 7, 15, 5, 10))
-    assert tariff.prices(history)[0].tolist() == [207.0, 218.0]  # sorted: 07:10 first
+    assert tariff.prices(history)[0] == pytest.approx([0.207, 0.218])  # sorted: 07:10 first
     assert "repeated every week" in tariff.describe()
     unrepeated = load_tariff(write(tmp_path, "n.toml", text.format(repeat="")))
     with pytest.raises(ParameterError, match='set repeat = "year"'):
