@@ -160,7 +160,10 @@ class SweepResult:
         return None if index is None else self.sizes[index]
 
     def records(self) -> list[dict[str, Any]]:
-        return [size.as_record() for size in self.sizes]
+        """One record a size, each naming the loss model (JSON and CSV say which was used)."""
+        return [
+            {**size.as_record(), "battery_model": self.battery.model_name} for size in self.sizes
+        ]
 
     def json_text(self) -> str:
         return json.dumps([_json_safe(record) for record in self.records()], indent=2) + "\n"
