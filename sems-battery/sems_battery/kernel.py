@@ -112,6 +112,13 @@ FULL = 1.0 - 1e-12  # state of charge that counts as full (for the hysteresis)
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _loss(share: float, battery: FloatArray, first: int) -> float:
+    """Conversion loss (kW) at a share of the rated power; `first` is CHARGE_A or
+    DISCHARGE_A, followed by its B and C columns."""
+    return battery[first] * share * share + battery[first + 1] * share + battery[first + 2]
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _power_to_store(energy: float, dt: float, battery: FloatArray) -> float:
     """AC charging power that stores `energy` in `dt`: solves (p - loss(p)) x cells x dt."""
     rated = battery[CHARGE_KW]
@@ -179,12 +186,7 @@ def _run_battery(  # noqa: PLR0915 - one pass over the interval, kept together f
                 if power > battery[CHARGE_C]:
                     power = max(battery[CHARGE_C], power + battery[CHARGE_DEVIATION_KW])
                     power = min(power, charge_kw, fill)
-                    share = power / charge_kw
-                    loss = (
-                        battery[CHARGE_A] * share * share
-                        + battery[CHARGE_B] * share
-                        + battery[CHARGE_C]
-                    )
+                    loss = _loss(power / charge_kw, battery, CHARGE_A)
                     gain = max(power - loss, 0.0) * cells * dt
                     charge = power * dt
                     conversion = charge - gain
@@ -196,12 +198,7 @@ def _run_battery(  # noqa: PLR0915 - one pass over the interval, kept together f
                 if power > battery[DISCHARGE_C]:
                     power = max(battery[DISCHARGE_C], power + battery[DISCHARGE_DEVIATION_KW])
                     power = min(power, discharge_kw, empty)
-                    share = power / discharge_kw
-                    loss = (
-                        battery[DISCHARGE_A] * share * share
-                        + battery[DISCHARGE_B] * share
-                        + battery[DISCHARGE_C]
-                    )
+                    loss = _loss(power / discharge_kw, battery, DISCHARGE_A)
                     drop = min((power + loss) / cells * dt, stored)
                     discharge = power * dt
                     conversion = drop - discharge

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -99,26 +98,10 @@ def test_a_delta_table_without_deltalake_names_the_extra(
         load_history(tmp_path, station=STATION)
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.mark.slow
 def test_a_delta_table_on_s3(
-    spring: pa.Table, s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spring: pa.Table, s3_endpoint: str, s3_credentials: None, tmp_path: Path
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     import boto3
 
     boto3.client("s3", endpoint_url=f"http://{s3_endpoint}", region_name="us-east-1").create_bucket(
