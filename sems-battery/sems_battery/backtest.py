@@ -216,8 +216,8 @@ def installed_battery(history: History, capacity_kwh: float | None = None) -> In
         raise DataError(
             "the battery never both charged and discharged in this history: nothing to back-test"
         )
-    charge_kw = float(np.quantile(-battery_kw[charging], POWER_QUANTILE))
-    discharge_kw = float(np.quantile(battery_kw[discharging], POWER_QUANTILE))
+    charge_kw = round(float(np.quantile(-battery_kw[charging], POWER_QUANTILE)), 3)
+    discharge_kw = round(float(np.quantile(battery_kw[discharging], POWER_QUANTILE)), 3)
     soc = measured.soc[~np.isnan(measured.soc)]
     min_soc = float(np.quantile(soc, SOC_QUANTILE)) if soc.size else 0.0
     max_soc = float(np.quantile(soc, 1 - SOC_QUANTILE)) if soc.size else 1.0
@@ -445,6 +445,7 @@ def backtest(
     totals, _ = candidates(np.array([factor]), fine)
     standby = _best(fine, _grid_error(totals, imported, exported))
 
+    factor, standby = round(factor, 4), round(standby, 3)
     calibrated_losses = _calibrated(base, installed, factor, standby, title)
     calibrated = _compare(
         history, installed.battery(calibrated_losses, start_soc), tariff, soc_end, installed.max_soc
