@@ -430,8 +430,8 @@ def _loss_model(battery: Battery, import_price: float, currency: str) -> str:
         return "".join(f"<p>{html.escape(t)}</p>" for t in text)
     losses = battery.losses
     text = [
-        f"The figures use {losses.describe()}, after PerMod, the performance model of "
-        "HTW Berlin for PV-battery systems (the model behind its yearly "
+        f"The figures use the battery system {losses.id} ({losses.name}) in PerMod, the "
+        "performance model of HTW Berlin for PV-battery systems (the model behind its yearly "
         "Stromspeicher-Inspektion). Charging and discharging each lose a fixed part and a "
         "part that grows with the power, so a battery that runs at a tenth of its power "
         f"loses far more (round trip {losses.round_trip_at(0.1):.0%}) than one at half "
