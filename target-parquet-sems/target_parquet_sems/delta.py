@@ -64,9 +64,9 @@ from target_parquet_sems.storage import Destination, _dictionary_columns
 LOG_FOLDER = "_delta_log"
 COMMIT_ATTEMPTS = 12
 """Attempts at one batch's commit before the run stops. Conflicts only arise between writers
-of the same partitions (or a schema change); with full jitter over a window that doubles
-from BACKOFF_FIRST_SECONDS up to BACKOFF_MAX_SECONDS, a dozen writers contending for one
-partition all get through well within these attempts, about two minutes at worst."""
+of the same partitions (or a schema change), and each attempt lets at least one contender
+through; the random waits between attempts (a window doubling from BACKOFF_FIRST_SECONDS to
+BACKOFF_MAX_SECONDS) add up to two minutes at the very most."""
 BACKOFF_FIRST_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 20.0
 _COMPRESSIONS = {

@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,26 +204,29 @@ def test_six_writers_on_one_s3_destination(
         region="us-east-1",
         allow_bucket_creation=True,
     )
-    s3.create_dir("fleet")
-    config = config_for("s3://fleet/sems", s3_endpoint_url=s3_endpoint, s3_region="us-east-1")
+    # moto keeps one store per process: a bucket of this test's own, whatever else ran before
+    bucket = f"writers-{uuid.uuid4().hex[:12]}"
+    s3.create_dir(bucket)
+    root = f"s3://{bucket}/sems"
+    config = config_for(root, s3_endpoint_url=s3_endpoint, s3_region="us-east-1")
     run_writers(config, tmp_path)
     options = {
         "AWS_ENDPOINT_URL": s3_endpoint,
         "AWS_ALLOW_HTTP": "true",
         "AWS_REGION": "us-east-1",
     }
-    plant_power = DeltaTable("s3://fleet/sems/plant_power", storage_options=options)
-    stations = DeltaTable("s3://fleet/sems/stations", storage_options=options)
+    plant_power = DeltaTable(f"{root}/plant_power", storage_options=options)
+    stations = DeltaTable(f"{root}/stations", storage_options=options)
     check_nothing_lost_nothing_doubled(plant_power.to_pyarrow_table(), stations.to_pyarrow_table())
 
     # What makes it safe: the store refuses a second log entry for a version (a conditional
     # PUT). Two handles on the same version: the second commit lands on the next version
     # instead of replacing the first one.
-    first, second = (DeltaTable("s3://fleet/sems/stations", storage_options=options) for _ in "ab")
+    first, second = (DeltaTable(f"{root}/stations", storage_options=options) for _ in "ab")
     version = first.version()
     for handle, station in ((first, "late-1"), (second, "late-2")):
         row = pa.table({"station_id": [station], "name": ["appended"]})
         write_deltalake(handle, row, mode="append")
-    after = DeltaTable("s3://fleet/sems/stations", storage_options=options)
+    after = DeltaTable(f"{root}/stations", storage_options=options)
     assert after.version() == version + 2
     assert {"late-1", "late-2"} <= set(after.to_pyarrow_table().column("station_id").to_pylist())
