@@ -111,6 +111,12 @@ def storage_options(destination: Destination) -> dict[str, str]:
     return options
 
 
+def table_uri(destination: Destination, name: str) -> str:
+    """Where delta-rs finds the table: a local path, or `s3://bucket/prefix/<name>`."""
+    path = destination.path(name)
+    return path if destination.is_local else f"{destination.scheme}://{path}"
+
+
 def writer_properties(
     schema: pa.Schema, compression: str, row_group_size: int | None
 ) -> WriterProperties:
@@ -184,7 +190,9 @@ class DeltaStreamDataset:
         check_specs(partitions, plan, stream_name)
         self.name = safe_stream_name(stream_name)
         self.destination = destination
-        self.uri = destination.uri(self.name)
+        self.uri = table_uri(destination, self.name)
+        self.location = self.name
+        """Where the stream is, relative to the destination's root."""
         self.storage_options = storage_options(destination)
         self.plan = plan
         self.key_columns = key_columns
@@ -523,7 +531,7 @@ def maintain_table(
     logger: logging.Logger,
 ) -> str:
     """Compact, vacuum (also files no commit refers to), checkpoint; says what it did."""
-    uri = destination.uri(name)
+    uri = table_uri(destination, name)
     options = storage_options(destination)
 
     def load() -> DeltaTable:

@@ -72,12 +72,12 @@ def maintain(
     files: list[str | PurePath] = [c for c in config if c != "ENV"]
     target = TargetParquetSems(config=files or None, parse_env_config=from_env)
     dataset_class("delta")  # names the missing extra, if it is missing
-    from target_parquet_sems.delta import maintain_table, table_names
+    from target_parquet_sems.delta import maintain_table, table_names, table_uri
 
     logger = logging.getLogger("target-parquet-sems-maintain")
     names = [safe_stream_name(s) for s in streams] if streams else table_names(target.destination)
     if not names:
-        logger.info("No Delta tables at %s.", target.destination.uri())
+        logger.info("No Delta tables at %s.", table_uri(target.destination, ""))
     for name in names:
         report = maintain_table(
             target.destination,

@@ -76,11 +76,6 @@ class Destination:
     def path(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
 
-    def uri(self, *parts: str) -> str:
-        """A path below the root as a URI (`s3://bucket/...`), or a local path."""
-        path = self.path(*parts)
-        return path if self.is_local else f"{self.scheme}://{path}"
-
     def exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type == pa_fs.FileType.File
 
