@@ -58,7 +58,12 @@ from target_parquet_sems.partitioning import (
     split_by_partition,
 )
 from target_parquet_sems.pausepoints import pause_point
-from target_parquet_sems.schema import StreamPlan, safe_stream_name, unify_schemas
+from target_parquet_sems.schema import (
+    SchemaMergeError,
+    StreamPlan,
+    safe_stream_name,
+    unify_schemas,
+)
 from target_parquet_sems.storage import Destination, _dictionary_columns
 
 LOG_FOLDER = "_delta_log"
@@ -238,11 +243,14 @@ class DeltaStreamDataset:
         A commit that conflicts with another writer's is redone on the newer version.
         """
         rows = add_partition_columns(incoming, self.partitions, self.plan)
-        return retry_on_conflict(
-            lambda: self._write_once(rows),
-            what=f"Stream '{self.name}': the commit of a batch to {self.uri}",
-            logger=self.logger,
-        )
+        try:
+            return retry_on_conflict(
+                lambda: self._write_once(rows),
+                what=f"Stream '{self.name}': the commit of a batch to {self.uri}",
+                logger=self.logger,
+            )
+        except SchemaMergeError as exc:
+            raise SchemaMergeError(f"Stream '{self.name}': {exc}") from None
 
     def _write_once(self, rows: pa.Table) -> int:
         table = self._load()

@@ -196,7 +196,9 @@ def test_unmergeable_schema_change_stops_and_leaves_the_table(
     )
     text = json.loads(json.dumps(ITEMS_V1))
     text["properties"]["n"] = {"type": "string"}
-    with pytest.raises(SchemaMergeError, match=r"Column 'n' is int64 .* but string"):
+    with pytest.raises(
+        SchemaMergeError, match=r"Stream 'items': Column 'n' is int64 .* but string"
+    ):
         sync(
             config,
             [
