@@ -45,7 +45,7 @@ FORMAT = "tap-sems raw capture 1"
 ACCOUNT_FOLDER = "account"  # station ids are UUIDs, so this never collides with one
 GENERATIONS = ("semsplus", "legacy")
 DAY_ENDPOINTS = ("power_curve", "statistics", "power_chart")
-COMPRESS_LEVEL = 6
+COMPRESS_LEVEL = 1  # a tenth of the bytes for a tenth of a second per station-year
 TEMP_SUFFIX = ".tmp"
 _DAYS_NAME = re.compile(
     r"^(?P<first>\d{4}-\d{2}-\d{2})(?:\.\.(?P<last>\d{4}-\d{2}-\d{2}))?\.json(?:\.gz)?$"
