@@ -128,12 +128,7 @@ def envelope(exchange: Exchange) -> bytes:
         "station_id": topic.station_id,
         "first_day": topic.first.isoformat() if topic.first else None,
         "last_day": topic.last.isoformat() if topic.last else None,
-        "request": {
-            "method": exchange.method,
-            "url": exchange.url,
-            "params": dict(exchange.params or {}),
-            "body": exchange.body,
-        },
+        "request": exchange.request(),
         "http_status": exchange.answer.status,
     }
     # The answer parsed as JSON, so its bytes are a valid JSON value as they are.

@@ -125,6 +125,15 @@ class Exchange:
     body: Mapping[str, Any] | None
     answer: Answer
 
+    def request(self) -> dict[str, Any]:
+        """What was asked, as kept next to the answer (never headers: they hold the token)."""
+        return {
+            "method": self.method,
+            "url": self.url,
+            "params": dict(self.params or {}),
+            "body": self.body,
+        }
+
 
 Observer = Callable[[Exchange], None]
 

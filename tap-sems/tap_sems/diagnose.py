@@ -519,12 +519,7 @@ def write_bundle(
         if topic.page:
             parts.append(f"page-{topic.page}")
         document = {
-            "request": {
-                "method": exchange.method,
-                "url": exchange.url,
-                "params": dict(exchange.params or {}),
-                "body": exchange.body,
-            },
+            "request": exchange.request(),
             "http_status": exchange.answer.status,
             "answer": exchange.answer.payload,
         }

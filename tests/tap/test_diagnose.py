@@ -29,10 +29,7 @@ HIDDEN_ZONE = Station(
     id=station_uuid("diagnose-vienna"),
     name="Roof of J. Doe",
     timezone="Europe/Vienna",
-    latitude=48.21,
-    longitude=16.37,
-    capacity_kwp=4.0,
-    battery_kwh=0.0,
+    battery_kwh=0,
     has_meter=False,
     exposes_timezone=False,
 )
