@@ -551,19 +551,25 @@ def write_bundle(
 
 
 def load_settings(configs: Sequence[str]) -> Settings:
-    """The tap's own config handling: JSON files, or ENV for TAP_SEMS_* variables."""
+    """The tap's own config handling: JSON files, or ENV for TAP_SEMS_* variables.
+
+    A diagnosis reads one recent day, so `start_date` may be left out.
+    """
     from singer_sdk.exceptions import ConfigValidationError
 
     from tap_sems.tap import TapSems
 
     files: list[PurePath | str] = [name for name in configs if name != "ENV"]
+    merged = TapSems(
+        config=files or None,
+        parse_env_config="ENV" in configs,
+        validate_config=False,
+        setup_mapper=False,
+    ).config
+    config = dict(merged)
+    config["start_date"] = config.get("start_date") or "2000-01-01"  # not used here
     try:
-        tap = TapSems(
-            config=files or None,
-            parse_env_config="ENV" in configs,
-            validate_config=True,
-            setup_mapper=False,
-        )
+        tap = TapSems(config=config, validate_config=True, setup_mapper=False)
     except ConfigValidationError as error:
         details = "; ".join(getattr(error, "errors", []) or [str(error)])
         raise SemsError(f"invalid config: {details}") from None

@@ -165,7 +165,7 @@ def test_refused_endpoints_are_reported_and_the_rest_read(tap_config, tmp_path: 
 
 def test_nothing_readable_exits_non_zero(tap_config, tmp_path: Path) -> None:
     with FakePortal([ACCOUNT]) as portal:
-        config = tap_config(portal, start_date="2026-01-01", password="wrong-password-4711")
+        config = tap_config(portal, password="wrong-password-4711")  # no start_date needed
         done, out = diagnose(config, tmp_path)
         secrets = portal.secrets()
     assert done.returncode == 1
