@@ -181,11 +181,12 @@ class Diagnosis:
                 "set `timezone` for the real thing"
             )
         self.report.days.append(report)
+        asked = len(self.exchanges)
         self._curve(backend, station_id, day, zone or dt.timezone.utc, report)
         if backend.name == "semsplus":
             self._statistics(backend, station_id, day, report)
         else:
-            self._legacy_generation(report)
+            self._legacy_generation(report, since=asked)
 
     def _curve(
         self,
@@ -196,11 +197,12 @@ class Diagnosis:
         report: DayReport,
     ) -> None:
         window: Window | None = None
+        asked = len(self.exchanges)
         try:
             window = next(iter(backend.curve_windows(station_id, day, day, zone, integrate=False)))
         except (SemsError, StopIteration) as error:
             report.problems.append(f"power curve: {error}")
-        answer = self._latest("power_curve", "power_chart")
+        answer = self._latest("power_curve", "power_chart", since=asked)
         if answer is not None and answer.answer.outcome is Outcome.SUCCESS:
             try:
                 report.series = describe_series(answer.generation, answer.answer.payload)
@@ -236,9 +238,9 @@ class Diagnosis:
         for record in window.days.get(day, []):
             report.portal_kwh = {name: record[name] for name in parsing.ENERGY_FIELDS}
 
-    def _legacy_generation(self, report: DayReport) -> None:
+    def _legacy_generation(self, report: DayReport, since: int) -> None:
         """The legacy chart states the day's generation next to its curve."""
-        answer = self._latest("power_chart")
+        answer = self._latest("power_chart", since=since)
         if answer is None or answer.answer.outcome is not Outcome.SUCCESS:
             return
         data = answer.answer.payload.get("data")
@@ -248,8 +250,9 @@ class Diagnosis:
                 report.portal_kwh_from = "GetPlantPowerChart generateData"
                 report.portal_kwh = {"production_kwh": parsing.to_number(entry.get("value"), "")}
 
-    def _latest(self, *endpoints: str) -> Exchange | None:
-        for exchange in reversed(self.exchanges):
+    def _latest(self, *endpoints: str, since: int = 0) -> Exchange | None:
+        """The last answer from one of `endpoints` among those since index `since`."""
+        for exchange in reversed(self.exchanges[since:]):
             if exchange.topic.endpoint in endpoints:
                 return exchange
         return None
