@@ -214,6 +214,7 @@ class CaptureFolder:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._files: dict[str, dict[str, list[CaptureFile]]] = {}
+        self._newest: dict[tuple[str, str], dict[dt.date, CaptureFile]] = {}
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
             if not folder.is_dir() or folder.name == ACCOUNT_FOLDER:
                 continue
@@ -247,9 +248,6 @@ class CaptureFolder:
     def station_ids(self) -> list[str]:
         return list(self._files)
 
-    def has(self, station_id: str) -> bool:
-        return station_id in self._files
-
     def station_detail(self, station_id: str) -> CaptureFile | None:
         """The newest station detail kept (SEMS+ or legacy)."""
         details = self._files.get(station_id, {}).get("station_detail", [])
@@ -260,16 +258,23 @@ class CaptureFolder:
     ) -> Iterator[tuple[dt.date, dt.date, CaptureFile | None]]:
         """Consecutive days of first..last with the same source: the newest answer kept
         for each day (`kind` "curve" or "statistics"), or None where none was."""
-        files = self._files.get(station_id, {}).get(kind, [])
-        run_first, run_file = first, None
+        newest = self._newest_by_day(station_id, kind)
+        run_first, run_file = first, newest.get(first)
         for day in iter_days(first, last):
-            covering = [f for f in files if f.covers(day)]
-            chosen = max(covering, key=lambda f: (f.captured_at, -f.span)) if covering else None
-            if day != first and chosen != run_file:
+            chosen = newest.get(day)
+            if chosen != run_file:
                 yield run_first, day - dt.timedelta(days=1), run_file
-                run_first = day
-            run_file = chosen
+                run_first, run_file = day, chosen
         yield run_first, last, run_file
 
-    def has_any(self, station_id: str, kind: str) -> bool:
-        return bool(self._files.get(station_id, {}).get(kind))
+    def _newest_by_day(self, station_id: str, kind: str) -> dict[dt.date, CaptureFile]:
+        """Each day's newest capture (a shorter window wins a tie, as the later re-read)."""
+        key = (station_id, kind)
+        if key not in self._newest:
+            newest: dict[dt.date, CaptureFile] = {}
+            files = self._files.get(station_id, {}).get(kind, [])
+            for capture in sorted(files, key=lambda f: (f.captured_at, -f.span)):
+                assert capture.first is not None and capture.last is not None
+                newest.update(dict.fromkeys(iter_days(capture.first, capture.last), capture))
+            self._newest[key] = newest
+        return self._newest[key]
