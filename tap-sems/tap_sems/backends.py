@@ -188,7 +188,7 @@ class ApiBackend(Backend, Generic[ClientT]):
             logger=logger,
         )
         if settings.raw_dir is not None:
-            self.client.observers.append(RawCapture(settings.raw_dir, logger).keep)
+            self.client.observers.append(RawCapture(settings.raw_dir).keep)
 
 
 class SemsPlusBackend(ApiBackend[SemsPlusClient]):

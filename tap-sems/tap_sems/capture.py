@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import logging
 import os
 import re
 import uuid
@@ -48,7 +47,7 @@ DAY_ENDPOINTS = ("power_curve", "statistics", "power_chart")
 COMPRESS_LEVEL = 1  # a tenth of the bytes for a tenth of a second per station-year
 TEMP_SUFFIX = ".tmp"
 _DAYS_NAME = re.compile(
-    r"^(?P<first>\d{4}-\d{2}-\d{2})(?:\.\.(?P<last>\d{4}-\d{2}-\d{2}))?\.json(?:\.gz)?$"
+    r"^(?P<first>\d{4}-\d{2}-\d{2})(?:\.\.(?P<last>\d{4}-\d{2}-\d{2}))?\.json\.gz$"
 )
 _CAPTURED_AT = re.compile(rb'"captured_at"\s*:\s*"([^"]+)"')
 
@@ -85,17 +84,14 @@ def days_name(first: dt.date, last: dt.date) -> str:
 class RawCapture:
     """Writes data answers under raw_dir, each atomically (temp file, fsync, rename)."""
 
-    def __init__(self, root: Path, logger: logging.Logger) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.logger = logger
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise CaptureError(f"raw_dir '{root}' cannot be created: {error}") from None
         if not root.is_dir():
             raise CaptureError(f"raw_dir '{root}' is not a folder")
-        self.files_written = 0
-        self.bytes_written = 0
 
     def keep(self, exchange: Exchange) -> None:
         """An observer of the API client: keep a successful data answer."""
@@ -107,14 +103,12 @@ class RawCapture:
         document = envelope(exchange)
         path = self.root.joinpath(*relative.parts)
         try:
-            size = write_atomically(path, gzip.compress(document, COMPRESS_LEVEL, mtime=0))
+            write_atomically(path, gzip.compress(document, COMPRESS_LEVEL, mtime=0))
         except OSError as error:
             raise CaptureError(
                 f"cannot keep the raw answer in '{path}': {error}. Free the space or fix "
                 "raw_dir (or unset it) and run again; nothing of these days was emitted."
             ) from None
-        self.files_written += 1
-        self.bytes_written += size
 
 
 def envelope(exchange: Exchange) -> bytes:
@@ -135,7 +129,7 @@ def envelope(exchange: Exchange) -> bytes:
     return msgspec.json.encode(head)[:-1] + b',"answer":' + exchange.answer.raw.strip() + b"}"
 
 
-def write_atomically(path: Path, data: bytes) -> int:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
@@ -148,7 +142,6 @@ def write_atomically(path: Path, data: bytes) -> int:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return len(data)
 
 
 # ---- reading a capture folder back ------------------------------------------------------
@@ -163,9 +156,6 @@ class CaptureFile:
     endpoint: str
     first: dt.date | None = None
     last: dt.date | None = None
-
-    def covers(self, day: dt.date) -> bool:
-        return self.first is not None and self.last is not None and self.first <= day <= self.last
 
     @property
     def span(self) -> int:
@@ -232,7 +222,7 @@ class CaptureFolder:
                     CaptureFile(detail, generation, "station_detail")
                 )
             for endpoint in DAY_ENDPOINTS:
-                for path in sorted((base / endpoint).glob("*.json*")):
+                for path in sorted((base / endpoint).glob("*.json.gz")):
                     match = _DAYS_NAME.match(path.name)
                     if match is None:
                         continue
