@@ -36,6 +36,32 @@ class SemsStream(UnwalkedRecordStream):
     def __init__(self, tap: Tap, source: Source) -> None:
         super().__init__(tap)
         self.source = source
+        self.records_sent = 0  # in a dry run
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        """The stream's records; in a dry run (`--test`) no more than the SDK asked for.
+
+        The SDK aborts a stream that yields more than ABORT_AT_RECORD_COUNT records and
+        logs that as an ERROR; stopping there ourselves keeps the connection test clean
+        and asks the portal for no more than one window.
+        """
+        limit = self.ABORT_AT_RECORD_COUNT
+        if limit is None:
+            return self.read_records(context)
+        return self.dry_run(self.read_records(context), limit)
+
+    def dry_run(self, records: Iterable[Record], limit: int) -> Iterator[Record]:
+        """At most `limit` records over all partitions; not one request after the last."""
+        if self.records_sent >= limit:
+            return
+        for record in records:
+            self.records_sent += 1
+            yield record
+            if self.records_sent >= limit:
+                return
+
+    def read_records(self, context: Context | None) -> Iterable[Record]:
+        raise NotImplementedError
 
 
 class StationsStream(SemsStream):
@@ -43,7 +69,7 @@ class StationsStream(SemsStream):
     primary_keys = schemas.STATIONS_KEY
     schema = schemas.STATIONS
 
-    def get_records(self, context: Context | None) -> Iterable[Record]:
+    def read_records(self, context: Context | None) -> Iterable[Record]:
         directory = self.source.stations
         for station_id in directory.ids:
             yield directory.record(station_id)
@@ -63,7 +89,7 @@ class DailyStream(SemsStream, DayBookmarkStream):
     ) -> Iterator[Window]:
         raise NotImplementedError
 
-    def get_records(self, context: Context | None) -> Iterable[Record]:
+    def read_records(self, context: Context | None) -> Iterable[Record]:
         assert context is not None
         station_id = context["station_id"]
         zone = self.source.stations.zone(station_id)
