@@ -6,6 +6,7 @@ plugins are installed into the project's .meltano/ by `meltano install`, once pe
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, FakePortal
+from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID, FakePortal
+from sems_fake_portal.client import SemsPlusSession
 
 ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).parent / "meltano")
@@ -86,6 +88,22 @@ def portal() -> Iterator[FakePortal]:
     """The demo account on the real clock."""
     with FakePortal() as running:
         yield running
+
+
+def pv_watts_on_portal(portal: FakePortal, wall_time: str) -> float:
+    """PV power at a plant-local time, as the fake portal serves it (kW) in watts."""
+    session = SemsPlusSession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
+    session.login()
+    day = dt.date.fromisoformat(wall_time[:10])
+    answer = session.power_curve(DEMO_STATION_ID, day, day).json()
+    (series,) = [s for s in answer["data"]["dataList"] if s["item"] == "pSystem"]
+    (point,) = [p for p in series["powerData"] if p["tp"] == wall_time and not p.get("isCE")]
+    return float(point["power"]) * 1000
+
+
+@pytest.fixture
+def served_pv_watts() -> Callable[[FakePortal, str], float]:
+    return pv_watts_on_portal
 
 
 @dataclass(frozen=True)
