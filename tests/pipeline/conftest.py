@@ -24,11 +24,14 @@ from sems_fake_portal.client import SemsPlusSession
 
 ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).parent / "meltano")
-PLUGINS = {
-    "extractor": ["tap-sems"],
-    "loader": ["target-parquet-sems", "target-csv", "target-postgres"],
-    "mapper": ["meltano-map-transform"],
-}
+PLUGINS = [
+    "tap-sems",
+    "target-parquet-sems",
+    "sems-battery",
+    "target-csv",
+    "target-postgres",
+    "meltano-map-transform",
+]
 
 MeltanoRun = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -44,16 +47,16 @@ def clean_environment() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def meltano_installed() -> None:
-    for kind, names in PLUGINS.items():
-        done = subprocess.run(
-            [MELTANO, "install", kind, *names],
-            cwd=ROOT,
-            env=clean_environment(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
+    done = subprocess.run(
+        [MELTANO, "install", *PLUGINS],
+        cwd=ROOT,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"Installed {len(PLUGINS)}/{len(PLUGINS)} plugins" in done.stderr, done.stderr[-3000:]
 
 
 @pytest.fixture
@@ -63,17 +66,21 @@ def meltano(meltano_installed: None, tmp_path: Path) -> MeltanoRun:
         "MELTANO_ENVIRONMENT": "dev",
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
         "TARGET_PARQUET_SEMS_DESTINATION_PATH": str(tmp_path / "output"),
+        "SEMS_BATTERY_DATA": str(tmp_path / "output"),
+        "SEMS_BATTERY_REPORT_DIR": str(tmp_path / "battery-report"),
         "TARGET_CSV_OUTPUT_PATH": str(tmp_path / "csv"),
         "TAP_SEMS_MAX_REQUESTS_PER_SECOND": "0",
         "SEMS_ACCOUNT": DEMO_ACCOUNT,
         "SEMS_PASSWORD": DEMO_PASSWORD,
     }
 
-    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+        """`meltano *args`; a variable given as None is left out of the environment."""
+        environment = {k: v for k, v in (base | env).items() if v is not None}
         return subprocess.run(
             [MELTANO, *args],
             cwd=ROOT,
-            env=base | env,
+            env=environment,
             capture_output=True,
             text=True,
             timeout=900,
