@@ -45,6 +45,11 @@ def clean_environment() -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    return clean_environment()
+
+
 @pytest.fixture(scope="session")
 def meltano_installed() -> None:
     done = subprocess.run(
