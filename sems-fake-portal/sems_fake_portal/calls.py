@@ -34,7 +34,6 @@ class Call:
     path: str
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
-    raw_body: bytes = b""
     body: JSON = None
     body_error: str | None = None
     endpoint: str = "unknown"

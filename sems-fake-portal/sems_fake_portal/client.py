@@ -1,9 +1,9 @@
 """A thin stdlib client for the fake portal: the wire protocol spelled out once.
 
 For tests and scripts that talk to a portal over HTTP (possibly in another process):
-`SemsPlusSession` and `LegacySession` log in and sign calls exactly as sems-api.md
-describes; `Control` drives the /_fake/ endpoints. They check nothing: a reply is
-returned whatever its code, so tests can assert on failures too.
+`SemsPlusSession` and `LegacySession` log in and sign calls exactly as
+docs/sems-protocol.md describes; `Control` drives the /_fake/ endpoints. They check
+nothing: a reply is returned whatever its code, so tests can assert on failures too.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sems_fake_portal import protocol
+from sems_fake_portal import payloads, protocol
 
 SEMSPLUS_BOOTSTRAP_TOKEN = {
     "uid": "",
@@ -28,10 +28,10 @@ SEMSPLUS_BOOTSTRAP_TOKEN = {
     "language": "en",
 }
 LEGACY_BOOTSTRAP_TOKEN = {"version": "v2.1.0", "client": "ios", "language": "en"}
-CURVE_PATH = "/sems-plant/api/v1/hems/power/statisticsAndPreV2"
-STATISTICS_PATH = "/sems-plant/api/stations/statistics"
-STATION_LIST_PATH = "/sems-plant/api/portal/stations/page"
-STATION_DETAIL_PATH = "/sems-plant/api/portal/stations/basic/info"
+CURVE_PATH = protocol.SEMSPLUS_CURVE_PATH
+STATISTICS_PATH = protocol.SEMSPLUS_STATISTICS_PATH
+STATION_LIST_PATH = protocol.SEMSPLUS_STATION_LIST_PATH
+STATION_DETAIL_PATH = protocol.SEMSPLUS_STATION_DETAIL_PATH
 
 
 @dataclass
@@ -120,7 +120,7 @@ class SemsPlusSession:
             CURVE_PATH,
             {
                 "stationId": station_id,
-                "items": items or ["pSystem", "pConsum", "pGrid", "pBat", "soc"],
+                "items": items or list(payloads.SEMSPLUS_POWER_ITEMS),
                 "timeScale": scale,
                 "timeZone": time_zone,
                 "startTime": f"{first.isoformat()} 00:00:00",
@@ -160,7 +160,7 @@ class LegacySession:
             {"Token": json.dumps(LEGACY_BOOTSTRAP_TOKEN)},
         )
         payload = reply.json()
-        if str(payload.get("code")) == "0":
+        if str(payload.get("code")) == protocol.LEGACY_OK:
             self.login_data = payload.get("data")
             self.api = payload["api"]
         return reply

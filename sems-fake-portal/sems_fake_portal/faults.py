@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, get_args
 
+from sems_fake_portal import protocol
+
 MalformKind = Literal["not_a_list", "missing_time", "non_numeric"]
 MALFORM_KINDS: tuple[str, ...] = get_args(MalformKind)
 
@@ -48,8 +50,8 @@ class Faults:
     token_expiry_after_calls: int | None = None
     # False: the fault fires once and clears itself, so a fresh login lives on.
     token_expiry_repeat: bool = False
-    # What SEMS+ answers for an expired session: "C0602" or "100002" (both seen).
-    expiry_code: str = "C0602"
+    # What SEMS+ answers for an expired session: one of protocol.EXPIRY_CODES.
+    expiry_code: str = protocol.SEMSPLUS_SESSION_LOST
     rate_limit_calls: int = 0  # the next K data calls answer GY0429
     server_error_calls: int = 0  # the next K data calls answer HTTP `server_error_status`
     server_error_status: int = 503
@@ -130,8 +132,8 @@ def _seconds(name: str, value: Any) -> float:
 
 
 def _expiry_code(name: str, value: Any) -> str:
-    if value not in EXPIRY_CODES:
-        raise ValueError(f"{name} must be one of {EXPIRY_CODES}")
+    if value not in protocol.EXPIRY_CODES:
+        raise ValueError(f"{name} must be one of {protocol.EXPIRY_CODES}")
     return str(value)
 
 
@@ -154,8 +156,6 @@ def _endpoints(name: str, value: Any) -> list[str] | None:
         raise ValueError(f"{name} must be null or a list of endpoint names")
     return value
 
-
-EXPIRY_CODES = ("C0602", "100002", "C0607", "A0301")
 
 _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "token_expiry_after_calls": _optional_count,

@@ -1,7 +1,7 @@
 """Legacy SEMS endpoints: CrossLogin, the day chart, station detail and station list.
 
 Shapes follow `legacy_login_fail_100005.json`, `legacy_plant_power_chart.json` and the
-two monitor-detail captures in `shared/sems-samples/`.
+two monitor-detail captures in `tests/fixtures/sems-samples/`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def login(portal: FakePortal, call: Call) -> Answer:
     header = json_header(call.headers.get("token"))
     if not header or not header.get("version"):
         portal.count("missing_token_header")
-        raise legacy_failure(100000, "ver is not fund")
+        raise legacy_failure(protocol.LEGACY_SYSTEM_ERROR, "ver is not fund")
     body = call.body_object()
     account = portal.find_account(body.get("account"))
     pwd = body.get("pwd")
@@ -57,7 +57,7 @@ def login(portal: FakePortal, call: Call) -> Answer:
     portal.count("logins")
     answer: dict[str, Any] = {
         "hasError": False,
-        "code": 0,
+        "code": protocol.LEGACY_LOGIN_OK,
         "msg": "",
         "data": None,
         "components": dict(_COMPONENTS),
@@ -65,9 +65,9 @@ def login(portal: FakePortal, call: Call) -> Answer:
     }
     if portal.faults.legacy_switched_off:
         portal.count("legacy_switched_off")
-        return Answer(answer, 0)  # answers, but without a token
+        return Answer(answer, protocol.LEGACY_LOGIN_OK)  # answers, but without a token
     answer["data"] = dict(portal.new_session(account, "legacy").login_data)
-    return Answer(answer, 0)
+    return Answer(answer, protocol.LEGACY_LOGIN_OK)
 
 
 def authenticate(portal: FakePortal, call: Call, region: str | None) -> Session | None:
@@ -122,7 +122,7 @@ def power_chart(portal: FakePortal, call: Call, session: Session | None) -> Answ
         malform.break_legacy_chart(data, broken)
     para = json.dumps({"model": {"id": station.id, "date": day.isoformat()}})
     envelope = protocol.legacy_envelope(data, para=para)
-    return Answer(envelope, "0", station.id, [day.isoformat()])
+    return Answer(envelope, protocol.LEGACY_OK, station.id, [day.isoformat()])
 
 
 def monitor_detail(portal: FakePortal, call: Call, session: Session | None) -> Answer:
@@ -130,7 +130,7 @@ def monitor_detail(portal: FakePortal, call: Call, session: Session | None) -> A
     station_id = call.body_object().get("powerStationId")
     if session is None:  # switched off: success with empty data, as captured
         para = json.dumps({"model": {"PowerStationId": station_id}})
-        return Answer(protocol.legacy_envelope({}, msg="操作成功", para=para), "0")
+        return Answer(protocol.legacy_envelope({}, msg="操作成功", para=para), protocol.LEGACY_OK)
     station = owned_station(session, station_id)
     today = portal.today(station)
     month = payloads.sum_energy(
@@ -144,14 +144,16 @@ def monitor_detail(portal: FakePortal, call: Call, session: Session | None) -> A
         portal.latest_point(station)["pv"],
     )
     para = json.dumps({"model": {"Version": None, "PowerStationId": station.id}})
-    return Answer(protocol.legacy_envelope(data, msg="操作成功", para=para), "0", station.id)
+    envelope = protocol.legacy_envelope(data, msg="操作成功", para=para)
+    return Answer(envelope, protocol.LEGACY_OK, station.id)
 
 
 def station_list(portal: FakePortal, call: Call, session: Session | None) -> Answer:
     """QueryPowerStationByHistory {}: every station of the account under `list`."""
     assert session is not None
     rows = [payloads.legacy_station_row(station) for station in session.account.stations]
-    return Answer(protocol.legacy_envelope({"count": len(rows), "list": rows}), "0")
+    envelope = protocol.legacy_envelope({"count": len(rows), "list": rows})
+    return Answer(envelope, protocol.LEGACY_OK)
 
 
 DATA_HANDLERS: dict[str, Callable[[FakePortal, Call, Session | None], Answer]] = {

@@ -16,12 +16,22 @@ def _points_of_day(points: list[dict[str, Any]], prefix: str) -> list[dict[str, 
     return [p for p in points if str(p.get("tp", "")).startswith(prefix) and not p.get("isCE")]
 
 
-def break_power_curve(data: dict[str, Any], broken: MalformedDay, points_key: str) -> None:
-    data_list = data.get("dataList")
-    if not isinstance(data_list, list) or not data_list:
-        return
+def _series_to_break(
+    data: dict[str, Any], list_key: str, name_key: str, broken: MalformedDay
+) -> list[dict[str, Any]] | None:
+    """The series whose point to break; None when done (no series, or `not_a_list`)."""
+    series = data.get(list_key)
+    if not isinstance(series, list) or not series:
+        return None
     if broken.kind == "not_a_list":
-        data["dataList"] = {entry["item"]: entry for entry in data_list}
+        data[list_key] = {entry[name_key]: entry for entry in series}
+        return None
+    return series
+
+
+def break_power_curve(data: dict[str, Any], broken: MalformedDay, points_key: str) -> None:
+    data_list = _series_to_break(data, "dataList", "item", broken)
+    if data_list is None:
         return
     points = data_list[0][points_key]
     candidates = _points_of_day(points, broken.day.isoformat()) or points
@@ -30,11 +40,8 @@ def break_power_curve(data: dict[str, Any], broken: MalformedDay, points_key: st
 
 
 def break_statistics(data: dict[str, Any], broken: MalformedDay) -> None:
-    data_list = data.get("dataList")
-    if not isinstance(data_list, list) or not data_list:
-        return
-    if broken.kind == "not_a_list":
-        data["dataList"] = {entry["item"]: entry for entry in data_list}
+    data_list = _series_to_break(data, "dataList", "item", broken)
+    if data_list is None:
         return
     day = broken.day.isoformat()
     for entry in data_list[0]["statisticsList"]:
@@ -45,11 +52,8 @@ def break_statistics(data: dict[str, Any], broken: MalformedDay) -> None:
 
 
 def break_legacy_chart(data: dict[str, Any], broken: MalformedDay) -> None:
-    lines = data.get("lines")
-    if not isinstance(lines, list) or not lines:
-        return
-    if broken.kind == "not_a_list":
-        data["lines"] = {line["key"]: line for line in lines}
+    lines = _series_to_break(data, "lines", "key", broken)
+    if lines is None:
         return
     xy = lines[0]["xy"]
     if xy:

@@ -1,13 +1,16 @@
 """What goes over the wire: paths, result codes, password hash, request signature, envelopes.
 
-Paths and codes follow `shared/sems-api.md`; where it is silent the choice and its public
-source are documented in this package's README.
+Paths and codes follow the project's protocol notes (docs/sems-protocol.md); where they are
+silent the choice and its public source are documented in this package's README. The codes
+are the ones this server answers, named; what a client should do about them is the
+client's business.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 import uuid
 from typing import Any
 
@@ -16,17 +19,22 @@ SEMSPLUS_LOGIN_PATH = "/web/sems/sems-user/api/v1/auth/cross-login"
 # Data calls go to the regional gateway the login names: {url}/{region}-gateway/web/sems.
 SEMSPLUS_GATEWAY_TEMPLATE = "/{region}-gateway/web/sems"
 SEMSPLUS_NON_REGIONAL_BASE = "/web/sems"
+SEMSPLUS_CURVE_PATH = "/sems-plant/api/v1/hems/power/statisticsAndPreV2"
+SEMSPLUS_STATISTICS_PATH = "/sems-plant/api/stations/statistics"
+SEMSPLUS_STATION_LIST_PATH = "/sems-plant/api/portal/stations/page"
+SEMSPLUS_STATION_DETAIL_PATH = "/sems-plant/api/portal/stations/basic/info"
 SEMSPLUS_ENDPOINTS = {
-    "/sems-plant/api/v1/hems/power/statisticsAndPreV2": "semsplus.power_curve",
-    "/sems-plant/api/stations/statistics": "semsplus.statistics",
-    "/sems-plant/api/portal/stations/page": "semsplus.station_list",
-    "/sems-plant/api/portal/stations/basic/info": "semsplus.station_detail",
+    SEMSPLUS_CURVE_PATH: "semsplus.power_curve",
+    SEMSPLUS_STATISTICS_PATH: "semsplus.statistics",
+    SEMSPLUS_STATION_LIST_PATH: "semsplus.station_list",
+    SEMSPLUS_STATION_DETAIL_PATH: "semsplus.station_detail",
     "/sems-plant/api/app/v2/stations/basic/info": "semsplus.station_detail",
     "/sems-plant/api/stations/flow": "semsplus.station_flow",
 }
 
 SEMSPLUS_OK = "00000"
 SEMSPLUS_SESSION_LOST = "C0602"
+SEMSPLUS_SESSION_EXPIRED = "C0607"
 SEMSPLUS_UNAUTHORIZED = "A0301"
 SEMSPLUS_WRONG_PASSWORD = "A0210"
 SEMSPLUS_NO_PERMISSION = "A0312"
@@ -35,6 +43,13 @@ PARAMETER_ERROR = "100004"
 SYSTEM_ERROR = "100000"
 RATE_LIMITED = "GY0429"
 BAD_STATISTICS_DIMENSION = "S0327"
+# What SEMS+ has been seen to answer for an expired session (Faults.expiry_code).
+EXPIRY_CODES = (
+    SEMSPLUS_SESSION_LOST,
+    AUTH_EXPIRED,
+    SEMSPLUS_SESSION_EXPIRED,
+    SEMSPLUS_UNAUTHORIZED,
+)
 
 # Legacy ----------------------------------------------------------------------------------
 LEGACY_LOGIN_PATH = "/api/v2/Common/CrossLogin"
@@ -45,6 +60,9 @@ LEGACY_ENDPOINTS = {
     "v2/PowerStation/GetMonitorDetailByPowerstationId": "legacy.monitor_detail",
     "v2/HistoryData/QueryPowerStationByHistory": "legacy.station_list",
 }
+LEGACY_LOGIN_OK = 0  # the login answers an int, data calls a string, as captured
+LEGACY_OK = "0"
+LEGACY_SYSTEM_ERROR = 100000
 LEGACY_NO_ACCESS = 100001
 LEGACY_AUTH_EXPIRED = 100002
 LEGACY_PARAMETER_ERROR = 100004
@@ -65,14 +83,19 @@ def semsplus_signature(milliseconds: int, uid: str, token: str) -> str:
     return base64.b64encode(f"{digest}@{milliseconds}".encode()).decode()
 
 
-def parse_signature(header: str) -> tuple[str, int] | None:
-    """(sha256 hex, ms) from an X-Signature header, or None when it is not one."""
+def signature_accepted(
+    header: str, uid: str, token: str, *, now: float, max_age_seconds: float
+) -> bool:
+    """True when `header` is the X-Signature of this uid and token, made within
+    `max_age_seconds` of `now` (epoch seconds)."""
     try:
         decoded = base64.b64decode(header.encode(), validate=True).decode()
-        digest, milliseconds = decoded.rsplit("@", 1)
-        return digest, int(milliseconds)
-    except (ValueError, UnicodeDecodeError):
-        return None
+        milliseconds = int(decoded.rsplit("@", 1)[1])
+    except (ValueError, UnicodeDecodeError, IndexError):
+        return False
+    fresh = abs(now - milliseconds / 1000) <= max_age_seconds
+    expected = semsplus_signature(milliseconds, uid, token)
+    return fresh and secrets.compare_digest(expected, header)
 
 
 def trace_id() -> str:
@@ -94,7 +117,7 @@ def semsplus_error(code: str, description: str, translation: str | None = None) 
 
 
 def legacy_envelope(
-    data: Any, *, code: int | str = "0", msg: str = "success", para: str | None = None
+    data: Any, *, code: int | str = LEGACY_OK, msg: str = "success", para: str | None = None
 ) -> dict[str, Any]:
     """The legacy envelope; `hasError` stays false even on failures, as captured."""
     return {

@@ -1,7 +1,7 @@
 """SEMS+ endpoints: login, the session checks, and the data calls.
 
-Shapes follow the captures in `shared/sems-samples/` (login, statistics, S0327, station
-list) and the public clients named in the README for the station detail.
+Shapes follow the captures in `tests/fixtures/sems-samples/` (login, statistics, S0327,
+station flow) and the public clients named in the README for the station detail.
 """
 
 from __future__ import annotations
@@ -96,14 +96,13 @@ def authenticate(portal: FakePortal, call: Call, region: str | None) -> Session:
 
 
 def _signature_ok(portal: FakePortal, call: Call, session: Session) -> bool:
-    header = call.headers.get("x-signature", "")
-    parsed = protocol.parse_signature(header)
-    if parsed is None:
-        return False
-    _, milliseconds = parsed
-    fresh = abs(time.time() - milliseconds / 1000) <= portal.options.signature_max_age_seconds
-    expected = protocol.semsplus_signature(milliseconds, session.account.uid, session.token)
-    return fresh and secrets.compare_digest(expected, header)
+    return protocol.signature_accepted(
+        call.headers.get("x-signature", ""),
+        session.account.uid,
+        session.token,
+        now=time.time(),
+        max_age_seconds=portal.options.signature_max_age_seconds,
+    )
 
 
 def owned_station(session: Session, station_id: Any) -> Station:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -40,6 +40,8 @@ from sems_fake_portal.calls import (
 from sems_fake_portal.faults import Faults, MalformedDay
 from sems_fake_portal.model import Account, Station, demo_account
 from sems_fake_portal.simulation import DayEnergy, SampledCurve, Simulator, day_energy, sample
+
+UTC = timezone.utc  # datetime.UTC is Python 3.11+
 
 _RECORDED_HEADERS = ("token", "x-signature", "content-type", "user-agent")
 _SECRET_KEYS = {"pwd", "password"}
@@ -568,7 +570,6 @@ class _Handler(BaseHTTPRequestHandler):
             path=path,
             query=dict(parse_qsl(query)),
             headers={name.lower(): value for name, value in self.headers.items()},
-            raw_body=raw,
         )
         if raw.strip():
             try:

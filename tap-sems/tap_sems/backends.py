@@ -1,67 +1,43 @@
 """Where days of data come from: SEMS+, the legacy API, or a folder of legacy day files.
 
 All three yield the same records in windows of whole days, so the streams can bookmark a
-day only once every record of it has been emitted.
+day only once every record of it has been emitted. `StationDirectory` says which stations
+a run reads and in which time zone; `Source` holds a run's settings, backend and
+directory for the streams.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
+import itertools
 import json
 import logging
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from tap_sems import parsing, stations
 from tap_sems.client import (
     LegacyClient,
-    RetryPolicy,
     SemsClient,
     SemsError,
     SemsParameterError,
     SemsPlusClient,
 )
 from tap_sems.parsing import PayloadError, Record
-from tap_sems.timeutil import DayClock, iter_days
+from tap_sems.result_codes import is_success
+from tap_sems.settings import SemsConfigError, Settings
+from tap_sems.timeutil import DayClock, chunk_days, iter_days, load_zone
 
 ARCHIVE_FILE = re.compile(r"^raw_v2_(\d{4}-\d{2}-\d{2})\.json$")
 
 
-class SemsConfigError(SemsError):
-    """Settings that cannot work; the message says which and why."""
-
-
 class SemsPayloadError(SemsError):
     """A malformed payload, named by station and day."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The tap's configuration, checked once."""
-
-    backend: str
-    start_date: dt.date
-    end_date: dt.date | None
-    station_ids: tuple[str, ...]
-    account: str = ""
-    password: str = field(default="", repr=False)
-    api_url: str | None = None
-    archive_dir: Path | None = None
-    timezone: str | None = None
-    fallback_utc_offset: str | None = None
-    interval_minutes: int = 5
-    lookback_days: int = 2
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-
-    @property
-    def max_gap_seconds(self) -> float:
-        """Longest sampling gap bridged when integrating energy from a curve."""
-        return max(3 * self.interval_minutes, 15) * 60.0
 
 
 @dataclass
@@ -88,10 +64,6 @@ class Backend(abc.ABC):
         self.settings = settings
         self.logger = logger
         self._integrated: dict[tuple[str, dt.date], Record | None] = {}
-
-    @property
-    def request_count(self) -> int:
-        return 0
 
     @abc.abstractmethod
     def list_station_ids(self) -> list[str]:
@@ -148,21 +120,16 @@ class Backend(abc.ABC):
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
         """Daily energy integrated from the power curve, reusing days read this run."""
-        day = first
-        while day <= last:
-            cached = (station_id, day) in self._integrated
-            run_last = day
-            while (
-                run_last < last
-                and ((station_id, run_last + dt.timedelta(days=1)) in self._integrated) == cached
-            ):
-                run_last += dt.timedelta(days=1)
+        runs = itertools.groupby(
+            iter_days(first, last), key=lambda day: (station_id, day) in self._integrated
+        )
+        for cached, run in runs:
+            days = list(run)
             if cached:
-                yield self._cached_energy_window(station_id, day, run_last)
-            else:
-                for window in self.curve_windows(station_id, day, run_last, zone, integrate=True):
-                    yield self._cached_energy_window(station_id, window.first, window.last)
-            day = run_last + dt.timedelta(days=1)
+                yield self._cached_energy_window(station_id, days[0], days[-1])
+                continue
+            for window in self.curve_windows(station_id, days[0], days[-1], zone, integrate=True):
+                yield self._cached_energy_window(station_id, window.first, window.last)
 
     def _cached_energy_window(self, station_id: str, first: dt.date, last: dt.date) -> Window:
         days = {}
@@ -171,8 +138,24 @@ class Backend(abc.ABC):
             days[day] = [record] if record else []
         return Window(first, last, days)
 
-    def clocks(self, first: dt.date, last: dt.date, zone: dt.tzinfo) -> dict[dt.date, DayClock]:
-        return {day: DayClock(day, zone) for day in iter_days(first, last)}
+    def legacy_day(
+        self,
+        document: Any,
+        station_id: str,
+        day: dt.date,
+        zone: dt.tzinfo,
+        *,
+        source: str,
+        file_name: str | None = None,
+    ) -> parsing.ParsedCurve:
+        """One legacy chart day (an API answer or a saved file); malformed ones named."""
+        try:
+            return parsing.parse_legacy_chart(
+                document, station_id=station_id, day=day, clock=DayClock(day, zone), source=source
+            )
+        except PayloadError as error:
+            cause = PayloadError(f"{file_name}: {error}") if file_name else error
+            raise self.malformed(station_id, day, cause) from None
 
     def malformed(self, station_id: str, day: dt.date, error: Exception) -> SemsPayloadError:
         return SemsPayloadError(
@@ -198,10 +181,6 @@ class ApiBackend(Backend, Generic[ClientT]):
             policy=settings.policy,
             logger=logger,
         )
-
-    @property
-    def request_count(self) -> int:
-        return self.client.request_count
 
 
 class SemsPlusBackend(ApiBackend[SemsPlusClient]):
@@ -240,9 +219,7 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
     def fetch_curve_windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
-        start = first
-        while start <= last:
-            end = min(last, start + dt.timedelta(days=self.window_days - 1))
+        for start, end in chunk_days(first, last, self.window_days):
             try:
                 window = self._curve_window(station_id, start, end, zone)
             except SemsParameterError:
@@ -253,7 +230,8 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
                     self.window_days,
                 )
                 self.window_days = 1
-                continue
+                yield from self.fetch_curve_windows(station_id, start, last, zone)
+                return
             except PayloadError as error:
                 if start == end:
                     raise self.malformed(station_id, start, error) from None
@@ -270,10 +248,8 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
                         yield self._curve_window(station_id, day, day, zone)
                     except PayloadError as day_error:
                         raise self.malformed(station_id, day, day_error) from None
-                start = end + dt.timedelta(days=1)
                 continue
             yield window
-            start = end + dt.timedelta(days=1)
 
     def _curve_window(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
@@ -284,14 +260,14 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             station_id,
             first,
             last,
+            items=parsing.SEMSPLUS_CURVE_ITEMS,
             interval_minutes=self.settings.interval_minutes,
             utc_offset_hours=offset.total_seconds() / 3600,
         )
-        clocks = self.clocks(first, last, zone)
+        clocks = {day: DayClock(day, zone) for day in iter_days(first, last)}
         parsed = parsing.parse_semsplus_curve(
             payload,
             station_id=station_id,
-            days=list(clocks),
             clocks=clocks,
             source="semsplus:statisticsAndPreV2",
         )
@@ -303,10 +279,7 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
         if station_id in self._integrate_stations:
             yield from super().energy_windows(station_id, first, last, zone)
             return
-        start = first
-        while start <= last:
-            size = self._statistics_sizes[0]
-            end = min(last, start + dt.timedelta(days=size - 1))
+        for start, end in chunk_days(first, last, self._statistics_sizes[0]):
             days = list(iter_days(start, end))
             try:
                 payload = self.client.statistics(
@@ -314,8 +287,9 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
                 )
             except SemsParameterError as error:
                 if len(self._statistics_sizes) > 1:
-                    self._statistics_sizes.pop(0)
-                    continue
+                    self._statistics_sizes.pop(0)  # the same days again, in smaller windows
+                    yield from self.energy_windows(station_id, start, last, zone)
+                    return
                 self.logger.warning(
                     "SEMS+ statistics unavailable for station %s (%s); integrating daily "
                     "energy from the power curve instead",
@@ -337,7 +311,6 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             yield Window(
                 start, end, {day: [records[day]] if day in records else [] for day in days}
             )
-            start = end + dt.timedelta(days=1)
 
 
 class LegacyBackend(ApiBackend[LegacyClient]):
@@ -366,16 +339,9 @@ class LegacyBackend(ApiBackend[LegacyClient]):
     ) -> Iterator[Window]:
         for day in iter_days(first, last):
             payload = self.client.power_chart(station_id, day)
-            try:
-                parsed = parsing.parse_legacy_chart(
-                    payload,
-                    station_id=station_id,
-                    day=day,
-                    clock=DayClock(day, zone),
-                    source="legacy:GetPlantPowerChart",
-                )
-            except PayloadError as error:
-                raise self.malformed(station_id, day, error) from None
+            parsed = self.legacy_day(
+                payload, station_id, day, zone, source="legacy:GetPlantPowerChart"
+            )
             yield Window(day, day, parsed.days, parsed.skipped)
 
 
@@ -408,14 +374,12 @@ class ArchiveBackend(Backend):
     def fetch_curve_windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
-        pending: dict[dt.date, list[Record]] = {}
-        skipped: Counter[str] = Counter()
-        for day in iter_days(first, last):
-            pending[day] = self._read_day(station_id, day, zone, skipped)
-            if len(pending) == self.window_days or day == last:
-                days = list(pending)
-                yield Window(days[0], days[-1], pending, skipped)
-                pending, skipped = {}, Counter()
+        for start, end in chunk_days(first, last, self.window_days):
+            skipped: Counter[str] = Counter()
+            days = {
+                day: self._read_day(station_id, day, zone, skipped) for day in iter_days(start, end)
+            }
+            yield Window(start, end, days, skipped)
 
     def _read_day(
         self, station_id: str, day: dt.date, zone: dt.tzinfo, skipped: Counter[str]
@@ -435,16 +399,9 @@ class ArchiveBackend(Backend):
                 day,
             )
             return []
-        try:
-            parsed = parsing.parse_legacy_chart(
-                document,
-                station_id=station_id,
-                day=day,
-                clock=DayClock(day, zone),
-                source=f"archive:{path.name}",
-            )
-        except PayloadError as error:
-            raise self.malformed(station_id, day, PayloadError(f"{path.name}: {error}")) from None
+        parsed = self.legacy_day(
+            document, station_id, day, zone, source=f"archive:{path.name}", file_name=path.name
+        )
         skipped.update(parsed.skipped)
         return parsed.days[day]
 
@@ -456,9 +413,98 @@ def is_saved_error(document: Mapping[str, Any]) -> bool:
     if "error" in document and not {"lines", "data", "plant"} & set(document):
         return True
     code = document.get("code")
-    return code is not None and str(code) not in parsing.SUCCESS_CODES and not document.get("data")
+    return code is not None and not is_success(code) and not document.get("data")
 
 
 BACKENDS: dict[str, type[Backend]] = {
     backend.name: backend for backend in (SemsPlusBackend, LegacyBackend, ArchiveBackend)
 }
+
+
+def open_backend(settings: Settings, logger: logging.Logger) -> Backend:
+    backend = BACKENDS.get(settings.backend)
+    if backend is None:
+        raise SemsConfigError(f"backend must be one of {list(BACKENDS)}, not {settings.backend!r}")
+    return backend(settings, logger)
+
+
+class StationDirectory:
+    """The stations a run reads: which, their metadata, and the zone their clocks keep.
+
+    Metadata is read once per station and run; the zone comes from `timezone`, else from
+    the portal when it names an IANA zone, else from `fallback_utc_offset`.
+    """
+
+    def __init__(self, backend: Backend, settings: Settings, logger: logging.Logger) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.logger = logger
+        self._records: dict[str, Record] = {}
+
+    @cached_property
+    def ids(self) -> list[str]:
+        if self.settings.station_ids:
+            return list(self.settings.station_ids)
+        ids = self.backend.list_station_ids()
+        if not ids:
+            raise SemsError(f"The account '{self.settings.account}' can see no stations")
+        self.logger.info("The account can see %d station(s)", len(ids))
+        return ids
+
+    def record(self, station_id: str) -> Record:
+        """The `stations` record, with the zone in use."""
+        record = self._records.get(station_id)
+        if record is None:
+            record = dict(self.backend.station_record(station_id))
+            fallback = self.settings.fallback_utc_offset
+            if self.settings.timezone:
+                record["timezone"] = self.settings.timezone
+            elif not record.get("timezone") and fallback:
+                self.logger.warning(
+                    "Station %s: the portal names no time zone; using the fixed offset %s "
+                    "(fallback_utc_offset). Daylight saving is ignored: set `timezone` to "
+                    "the plant's IANA zone if its clocks change.",
+                    station_id,
+                    fallback,
+                )
+                record["timezone"] = fallback
+            self._records[station_id] = record
+        return record
+
+    def zone(self, station_id: str) -> dt.tzinfo:
+        if self.settings.timezone:
+            return load_zone(self.settings.timezone)
+        record = self.record(station_id)
+        if record.get("timezone"):
+            return load_zone(record["timezone"])
+        offset = stations.legacy_utc_offset_hours(record)
+        hint = f" (it only gives the UTC offset {offset:+g} h)" if offset is not None else ""
+        raise SemsConfigError(
+            f"Station {station_id}: the portal does not say which time zone the plant is in"
+            f"{hint}, and wall-clock times cannot be placed in UTC without one. Set the "
+            "`timezone` setting to the plant's IANA zone, for example Europe/Berlin."
+        )
+
+
+class Source:
+    """What the streams read: settings, backend and station directory of one run.
+
+    Each is built on first use, so discovery and `--about` work before the settings are
+    complete, and all streams share one login and one cache of days read.
+    """
+
+    def __init__(self, config: Mapping[str, Any], logger: logging.Logger) -> None:
+        self.config = config
+        self.logger = logger
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings.from_config(self.config)
+
+    @cached_property
+    def backend(self) -> Backend:
+        return open_backend(self.settings, self.logger)
+
+    @cached_property
+    def stations(self) -> StationDirectory:
+        return StationDirectory(self.backend, self.settings, self.logger)

@@ -1,10 +1,9 @@
 """HTTP clients for the two SEMS API generations.
 
-Both share one request loop that implements the portal's result-code table: transient
-trouble (timeouts, HTTP 5xx, 100000, GY0429, truncated JSON) is retried with backoff a
-bounded number of times; a lost session gets exactly one fresh login; wrong credentials,
-unaccepted terms and parameter errors stop at once. HTTP status is 200 even on failure,
-so the outcome is read from `code`, which may be an int or a string.
+Both share one request loop that acts on the portal's result codes (`result_codes.py`):
+transient trouble (timeouts, HTTP 5xx, system errors, rate limits, truncated JSON) is
+retried with backoff a bounded number of times; a lost session gets exactly one fresh
+login; wrong credentials, unaccepted terms and parameter errors stop at once.
 
 Nothing here ever puts the password (or its hash) into a log line or an exception.
 """
@@ -25,12 +24,7 @@ from typing import Any, ClassVar
 import msgspec
 import requests
 
-SUCCESS_CODES = frozenset({"0", "00000"})
-SESSION_CODES = frozenset({"100001", "100002", "C0602", "C0607", "A0301"})
-CREDENTIAL_CODES = frozenset({"100005"})
-PARAMETER_CODES = frozenset({"100004", "S0327"})
-RATE_LIMIT_CODES = frozenset({"GY0429"})
-TRANSIENT_CODES = frozenset({"100000"})
+from tap_sems.result_codes import Outcome, outcome_of
 
 
 class SemsError(Exception):
@@ -66,11 +60,11 @@ class RetryPolicy:
     """How patient the client is. Tests shrink the waits; defaults suit the real portal."""
 
     max_retries: int = 5
-    backoff_seconds: float = 2.0
-    max_backoff_seconds: float = 120.0
-    rate_limit_wait_seconds: float = 300.0
-    timeout_seconds: float = 30.0
-    max_requests_per_second: float = 1.0
+    backoff_seconds: float = 2
+    max_backoff_seconds: float = 120
+    rate_limit_wait_seconds: float = 300
+    request_timeout_seconds: float = 30
+    max_requests_per_second: float = 1
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds))
@@ -86,6 +80,10 @@ class Answer:
     @property
     def code(self) -> str:
         return str(self.payload.get("code", "")).strip()
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return outcome_of(self.code)
 
     @property
     def message(self) -> str:
@@ -128,8 +126,6 @@ class SemsClient(abc.ABC):
         )
         self._api: str | None = None
         self._last_request_at = 0.0
-        self.request_count = 0
-        self.login_count = 0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, base_url={self.base_url!r})"
@@ -147,7 +143,6 @@ class SemsClient(abc.ABC):
     def login(self) -> None:
         self._api = None
         self._login()
-        self.login_count += 1
 
     def call(
         self,
@@ -163,20 +158,20 @@ class SemsClient(abc.ABC):
         while True:
             url = self.join(self.api, path)
             answer = self.exchange(method, url, what=what, body=body, params=params, auth=True)
-            if answer.status == 401 or answer.code in SESSION_CODES:
+            if answer.status == 401 or answer.outcome is Outcome.SESSION_LOST:
                 if fresh_login:
                     raise SemsSessionError(self.session_rejected_message(what, answer))
                 self.logger.info("%s: session expired (%s), logging in again", what, answer.code)
                 self.login()
                 fresh_login = True
                 continue
-            if answer.code in SUCCESS_CODES:
+            if answer.outcome is Outcome.SUCCESS:
                 return answer.payload
-            if answer.code in PARAMETER_CODES:
+            if answer.outcome is Outcome.BAD_PARAMETERS:
                 raise SemsParameterError(
                     f"{what}: the portal refused the parameters ({answer.describe()})"
                 )
-            if answer.code in CREDENTIAL_CODES or answer.code.startswith("A02"):
+            if answer.outcome is Outcome.WRONG_CREDENTIALS:
                 raise SemsLoginError(
                     f"{what}: the portal rejected the credentials ({answer.describe()})"
                 )
@@ -225,16 +220,14 @@ class SemsClient(abc.ABC):
                     json=body,
                     params=params,
                     headers=request_headers,
-                    timeout=policy.timeout_seconds,
+                    timeout=policy.request_timeout_seconds,
                 )
             except requests.Timeout:
-                problem = f"no answer within {policy.timeout_seconds:g} s"
+                problem = f"no answer within {policy.request_timeout_seconds:g} s"
                 continue
             except requests.ConnectionError as error:
                 problem = f"connection failed ({type(error).__name__})"
                 continue
-            finally:
-                self.request_count += 1
             if response.status_code == 429:
                 problem = "rate limited (HTTP 429)"
                 continue
@@ -252,10 +245,10 @@ class SemsClient(abc.ABC):
                 problem = f"the answer is JSON {type(payload).__name__}, not an object"
                 continue
             answer = Answer(response.status_code, payload)
-            if answer.code in RATE_LIMIT_CODES:
+            if answer.outcome is Outcome.RATE_LIMITED:
                 problem = f"rate limited ({answer.describe()})"
                 continue
-            if answer.code in TRANSIENT_CODES:
+            if answer.outcome is Outcome.TRANSIENT:
                 problem = f"system error ({answer.describe()})"
                 continue
             if response.status_code >= 400:
@@ -284,13 +277,12 @@ class SemsClient(abc.ABC):
 
     def login_failure(self, answer: Answer) -> SemsError:
         """The error for a login that did not succeed."""
-        code = answer.code
-        if code in CREDENTIAL_CODES or code.startswith("A02"):
+        if answer.outcome is Outcome.WRONG_CREDENTIALS:
             return SemsLoginError(
                 f"{self.name} login failed: wrong account or password for account "
                 f"'{self.account}' ({answer.describe()})"
             )
-        if code in PARAMETER_CODES:
+        if answer.outcome is Outcome.BAD_PARAMETERS:
             return SemsParameterError(
                 f"{self.name} login refused with a parameter error ({answer.describe()}); "
                 "check the account name and the api_url setting"
@@ -371,7 +363,7 @@ class SemsPlusClient(SemsClient):
 
     def session_from_login(self, answer: Answer) -> tuple[dict[str, Any], str]:
         """The session token object and regional API base, or the error to stop with."""
-        if answer.code not in SUCCESS_CODES:
+        if answer.outcome is not Outcome.SUCCESS:
             raise self.login_failure(answer)
         data = answer.payload.get("data")
         if not isinstance(data, Mapping):
@@ -402,12 +394,13 @@ class SemsPlusClient(SemsClient):
         first: dt.date,
         last: dt.date,
         *,
+        items: list[str],
         interval_minutes: int,
         utc_offset_hours: float,
     ) -> Mapping[str, Any]:
         body = {
             "stationId": station_id,
-            "items": ["pSystem", "pConsum", "pGrid", "pBat", "soc"],
+            "items": items,
             "timeScale": interval_minutes,
             "timeZone": utc_offset_hours,
             "startTime": f"{first.isoformat()} 00:00:00",
@@ -480,7 +473,7 @@ class LegacyClient(SemsClient):
             auth=False,
             headers=headers,
         )
-        if answer.code not in SUCCESS_CODES:
+        if answer.outcome is not Outcome.SUCCESS:
             raise self.login_failure(answer)
         data = answer.payload.get("data")
         if not isinstance(data, Mapping) or not data.get("token"):

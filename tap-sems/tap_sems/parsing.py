@@ -17,6 +17,7 @@ from functools import partial
 from operator import is_not
 from typing import Any
 
+from tap_sems.result_codes import is_success
 from tap_sems.timeutil import DayClock, NonexistentLocalTimeError
 
 Record = dict[str, Any]
@@ -49,7 +50,6 @@ SERIES_FIELDS = tuple(SEMSPLUS_CURVE_FIELDS.values())
 ENERGY_FIELDS = tuple(SEMSPLUS_STATISTICS_FIELDS.values())
 WATTS_PER_UNIT = {"w": 1.0, "kw": 1000.0, "mw": 1_000_000.0}
 KWH_PER_UNIT = {"kwh": 1.0, "wh": 0.001, "mwh": 1000.0}
-SUCCESS_CODES = {"0", "00000"}
 
 
 class PayloadError(ValueError):
@@ -174,7 +174,7 @@ def check_success(payload: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(payload, Mapping):
         raise PayloadError(f"{what}: expected a JSON object, got {type(payload).__name__}")
     code = str(payload.get("code", "")).strip()
-    if code not in SUCCESS_CODES:
+    if not is_success(code):
         message = payload.get("msg") or payload.get("description") or ""
         raise PayloadError(f"{what}: answered code {code or '(none)'} {message}".strip())
     data = payload.get("data")
@@ -238,16 +238,11 @@ def point_attributes(points: list[dict[str, Any]], names: set[str]) -> dict[str,
 
 
 def parse_semsplus_curve(
-    payload: Any,
-    *,
-    station_id: str,
-    days: Sequence[dt.date],
-    clocks: Mapping[dt.date, DayClock],
-    source: str,
+    payload: Any, *, station_id: str, clocks: Mapping[dt.date, DayClock], source: str
 ) -> ParsedCurve:
-    """A statisticsAndPreV2 answer covering `days`, as records per day."""
+    """A statisticsAndPreV2 answer covering the days of `clocks`, as records per day."""
     data = check_success(payload, "power curve")
-    return assemble_records(semsplus_curve(data), station_id, days, clocks, source)
+    return assemble_records(semsplus_curve(data), station_id, clocks, source)
 
 
 # ---- legacy -----------------------------------------------------------------------------
@@ -328,21 +323,17 @@ def parse_legacy_chart(
 ) -> ParsedCurve:
     """One legacy day (API answer or saved file) as records."""
     curve = legacy_curve(legacy_chart_data(document), day)
-    return assemble_records(curve, station_id, [day], {day: clock}, source)
+    return assemble_records(curve, station_id, {day: clock}, source)
 
 
 # ---- shared assembly ---------------------------------------------------------------------
 
 
 def assemble_records(
-    curve: Curve,
-    station_id: str,
-    days: Sequence[dt.date],
-    clocks: Mapping[dt.date, DayClock],
-    source: str,
+    curve: Curve, station_id: str, clocks: Mapping[dt.date, DayClock], source: str
 ) -> ParsedCurve:
-    """Place each instant of the curve on the UTC time line, as records per day."""
-    result = ParsedCurve(days={day: [] for day in days})
+    """Place each instant of the curve on the UTC time line, as records per day of `clocks`."""
+    result = ParsedCurve(days={day: [] for day in clocks})
     pv, load, grid, battery, soc = (curve.fields.get(name, {}) for name in SERIES_FIELDS)
     extras: dict[Key, dict[str, Any]] = {}
     for label, column in curve.extras.items():

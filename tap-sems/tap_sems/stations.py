@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tap_sems.parsing import SUCCESS_CODES, PayloadError, Record, check_success, to_number
+from tap_sems.parsing import PayloadError, Record, check_success, to_number
+from tap_sems.result_codes import is_success
 from tap_sems.timeutil import load_zone
 
 MAPPED = {
@@ -138,7 +139,7 @@ def parse_legacy_station_list(payload: Any) -> list[str]:
     if not isinstance(payload, Mapping):
         raise PayloadError("station list: expected a JSON object")
     code = str(payload.get("code", "")).strip()
-    if code not in SUCCESS_CODES:
+    if not is_success(code):
         raise PayloadError(f"station list: answered code {code or '(none)'}")
     data = payload.get("data")
     rows = [data] if isinstance(data, str) else data

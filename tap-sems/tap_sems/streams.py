@@ -12,91 +12,30 @@ from __future__ import annotations
 
 import datetime as dt
 import typing as t
-from collections.abc import Generator, Iterable, Iterator
-from functools import cached_property
+from collections.abc import Iterable, Iterator
 
-from singer_sdk import Stream
-from singer_sdk.helpers._typing import conform_record_data_types
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib import RecordMessage
-from singer_sdk.singerlib.catalog import SelectionMask
 
 from tap_sems import schemas
-from tap_sems.backends import Window
+from tap_sems._sdk import DayBookmarkStream, UnwalkedRecordStream
+from tap_sems.backends import Source, Window
 from tap_sems.timeutil import today_in
 
 if t.TYPE_CHECKING:
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
 
-    from tap_sems.tap import TapSems
 
-
-class RememberingMask(SelectionMask):
-    """A selection mask that stores the answers it derives.
-
-    The SDK walks every key of every record's `extra` object through the mask; those keys
-    are not in the catalog, so each lookup recomputes the parent's answer.
-    """
-
-    def __missing__(self, breadcrumb: tuple[str, ...]) -> bool:
-        selected = super().__missing__(breadcrumb)
-        self[breadcrumb] = selected
-        return selected
-
-
-class SemsStream(Stream):
-    """Shared plumbing: the tap's backend and station list."""
+class SemsStream(UnwalkedRecordStream):
+    """A stream reading from the run's `Source` (settings, backend, station directory)."""
 
     # Records are built with their final types by parsing.py; re-checking every field of
-    # every record would cost more than the whole parse.
+    # every record would cost a third of the tap's CPU.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    def generate_child_contexts(
-        self, record: Record, context: Context | None
-    ) -> Iterable[Context | None]:
-        """The tap has no child streams; skip the SDK's per-record child bookkeeping."""
-        return ()
-
-    @property
-    def mask(self) -> SelectionMask:
-        if not isinstance(self._mask, RememberingMask):
-            self._mask = RememberingMask(self.metadata.resolve_selection())
-        return self._mask
-
-    @cached_property
-    def selects_every_property(self) -> bool:
-        return all(self.mask.values())
-
-    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
-        """The SDK's, without its per-record walk when the catalog deselects nothing.
-
-        That walk copies every record and looks each key up in the selection mask: a
-        tenth of the tap's CPU on a station-year, to remove nothing.
-        """
-        if not self.selects_every_property:
-            yield from super()._generate_record_messages(record)
-            return
-        record = conform_record_data_types(
-            stream_name=self.name,
-            record=record,
-            schema=self.effective_schema,
-            level=self.TYPE_CONFORMANCE_LEVEL,
-            logger=self.logger,
-        )
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
-
-    @property
-    def sems_tap(self) -> TapSems:
-        return t.cast("TapSems", self._tap)
+    def __init__(self, tap: Tap, source: Source) -> None:
+        super().__init__(tap)
+        self.source = source
 
 
 class StationsStream(SemsStream):
@@ -105,23 +44,19 @@ class StationsStream(SemsStream):
     schema = schemas.STATIONS
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        for station_id in self.sems_tap.station_ids:
-            yield self.sems_tap.station_record(station_id)
+        directory = self.source.stations
+        for station_id in directory.ids:
+            yield directory.record(station_id)
 
 
-class DailyStream(SemsStream):
+class DailyStream(SemsStream, DayBookmarkStream):
     """A stream read day by day, with one bookmark per station."""
 
     replication_key = "day"
 
     @property
     def partitions(self) -> list[dict] | None:
-        return [{"station_id": station_id} for station_id in self.sems_tap.station_ids]
-
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
-        """Bookmarks move per finished day in `bookmark_through`, never per record."""
+        return [{"station_id": station_id} for station_id in self.source.stations.ids]
 
     def windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
@@ -131,7 +66,7 @@ class DailyStream(SemsStream):
     def get_records(self, context: Context | None) -> Iterable[Record]:
         assert context is not None
         station_id = context["station_id"]
-        zone = self.sems_tap.station_zone(station_id)
+        zone = self.source.stations.zone(station_id)
         today = today_in(zone)
         first, last = self.day_range(context, today)
         if first > last:
@@ -175,7 +110,7 @@ class DailyStream(SemsStream):
 
     def day_range(self, context: Context, today: dt.date) -> tuple[dt.date, dt.date]:
         """Days this run reads: from the bookmark minus the lookback, to end_date or today."""
-        settings = self.sems_tap.settings
+        settings = self.source.settings
         last = min(settings.end_date or today, today)
         bookmark = self.get_context_state(context).get("replication_key_value")
         if not bookmark:
@@ -191,8 +126,7 @@ class DailyStream(SemsStream):
             return
         state["replication_key"] = self.replication_key
         state["replication_key_value"] = day.isoformat()
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        self.write_state_now()
 
 
 class PlantPowerStream(DailyStream):
@@ -203,7 +137,7 @@ class PlantPowerStream(DailyStream):
     def windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
-        return self.sems_tap.backend.curve_windows(station_id, first, last, zone)
+        return self.source.backend.curve_windows(station_id, first, last, zone)
 
 
 class DailyEnergyStream(DailyStream):
@@ -214,7 +148,7 @@ class DailyEnergyStream(DailyStream):
     def windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
-        return self.sems_tap.backend.energy_windows(station_id, first, last, zone)
+        return self.source.backend.energy_windows(station_id, first, last, zone)
 
 
 def describe_days(days: list[dt.date], most: int = 8) -> str:

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
-from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-from singer_sdk import Stream, Tap
+from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from tap_sems import streams
-from tap_sems.backends import BACKENDS, Backend, SemsConfigError, Settings
-from tap_sems.client import RetryPolicy, SemsError
-from tap_sems.parsing import Record
-from tap_sems.stations import legacy_utc_offset_hours
-from tap_sems.timeutil import load_zone
+from tap_sems._sdk import DiscoveryOrderTap
+from tap_sems.backends import BACKENDS, Source
+from tap_sems.client import SemsError
+from tap_sems.settings import INTERVALS, default
 
-INTERVALS = [1, 5, 10, 15, 30, 60]
 # A number, or its text: the SDK passes TAP_SEMS_* variables of number settings on as text.
 SECONDS_OR_RATE = th.CustomType(
     {"type": ["number", "string"], "pattern": r"^\s*\d+(\.\d+)?\s*$", "minimum": 0}
 )
 
 
-class TapSems(Tap):
+class TapSems(DiscoveryOrderTap):
     """Every day of every station's power curve, incrementally."""
 
     name = "tap-sems"
@@ -55,7 +50,7 @@ class TapSems(Tap):
         th.Property(
             "backend",
             th.StringType,
-            default="semsplus",
+            default=default("backend"),
             allowed_values=list(BACKENDS),
             description="semsplus (the live API), legacy, or archive (a folder of legacy files)",
         ),
@@ -86,178 +81,57 @@ class TapSems(Tap):
         th.Property(
             "interval_minutes",
             th.IntegerType,
-            default=5,
-            allowed_values=INTERVALS,
+            default=default("interval_minutes"),
+            allowed_values=list(INTERVALS),
             description="Sampling interval asked of SEMS+",
         ),
         th.Property(
             "lookback_days",
             th.IntegerType,
-            default=2,
+            default=default("lookback_days"),
             description="Finished days re-read before the bookmark (the portal fills days late)",
         ),
         th.Property(
             "max_requests_per_second",
             SECONDS_OR_RATE,
-            default=1,
+            default=default("max_requests_per_second"),
             description="Politeness limit; 0 means no limit",
         ),
         th.Property(
-            "max_retries", th.IntegerType, default=5, description="Retries of a failing request"
+            "max_retries",
+            th.IntegerType,
+            default=default("max_retries"),
+            description="Retries of a failing request",
         ),
         th.Property(
             "backoff_seconds",
             SECONDS_OR_RATE,
-            default=2,
+            default=default("backoff_seconds"),
             description="First wait after a transient failure; doubles each retry",
         ),
         th.Property(
             "rate_limit_wait_seconds",
             SECONDS_OR_RATE,
-            default=300,
+            default=default("rate_limit_wait_seconds"),
             description="Wait after the portal says GY0429 (rate limited)",
         ),
         th.Property(
-            "request_timeout_seconds", SECONDS_OR_RATE, default=30, description="Per request"
+            "request_timeout_seconds",
+            SECONDS_OR_RATE,
+            default=default("request_timeout_seconds"),
+            description="Per request",
         ),
     ).to_dict()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._station_records: dict[str, Record] = {}
-
     def discover_streams(self) -> list[Stream]:
+        """stations first (the others need its metadata), then plant_power, whose days
+        daily_energy integrates without asking the portal again (legacy and archive)."""
+        source = Source(self.config, self.logger)
         return [
-            streams.StationsStream(self),
-            streams.PlantPowerStream(self),
-            streams.DailyEnergyStream(self),
+            streams.StationsStream(self, source),
+            streams.PlantPowerStream(self, source),
+            streams.DailyEnergyStream(self, source),
         ]
-
-    def load_streams(self) -> list[Stream]:  # type: ignore[misc]
-        """Keep discovery order instead of the SDK's alphabetical one.
-
-        stations first (it reads the metadata the others need), then plant_power, whose
-        days daily_energy integrates without asking the portal for them again. The SDK
-        marks this final only for typing; the tap has no parent/child streams to order.
-        """
-        return self.discover_streams()
-
-    @cached_property
-    def settings(self) -> Settings:
-        """The configuration, checked for what JSON schema cannot express."""
-        config: dict[str, Any] = dict(self.config)
-        backend = config.get("backend") or "semsplus"
-        if backend != "archive" and not (config.get("account") and config.get("password")):
-            raise SemsConfigError(
-                f"backend '{backend}' needs the `account` and `password` settings"
-            )
-        timezone = config.get("timezone") or None
-        fallback = config.get("fallback_utc_offset") or None
-        for name, value in (("timezone", timezone), ("fallback_utc_offset", fallback)):
-            if value:
-                try:
-                    zone = load_zone(value)
-                except ValueError as error:
-                    raise SemsConfigError(f"{name}: {error}") from None
-                if name == "fallback_utc_offset" and not isinstance(zone, dt.timezone):
-                    raise SemsConfigError(
-                        f"fallback_utc_offset '{value}' is not a UTC offset such as +08:00 "
-                        "(an IANA zone name belongs in `timezone`)"
-                    )
-        if backend == "archive" and not (timezone or fallback):
-            raise SemsConfigError(
-                "backend 'archive' needs the `timezone` setting (legacy day files only hold "
-                "wall-clock times), for example Europe/Berlin"
-            )
-        if int(config.get("interval_minutes", 5)) not in INTERVALS:
-            raise SemsConfigError(f"interval_minutes must be one of {INTERVALS}")
-        start = dt.date.fromisoformat(str(config["start_date"])[:10])
-        end = parse_end_date(config.get("end_date"))
-        if end and end < start:
-            raise SemsConfigError(f"end_date {end} is before start_date {start}")
-        # Items may hold comma-separated ids (SEMS_STATION_ID="uuid-1,uuid-2").
-        listed = (
-            part.strip() for item in config.get("station_ids") or [] for part in item.split(",")
-        )
-        station_ids = tuple(dict.fromkeys(part for part in listed if part))
-        if backend == "archive":
-            if not station_ids:
-                raise SemsConfigError(
-                    "backend 'archive' needs `station_ids` with the station the files belong to"
-                )
-            station_ids = station_ids[:1]
-        return Settings(
-            backend=backend,
-            start_date=start,
-            end_date=end,
-            station_ids=station_ids,
-            account=config.get("account") or "",
-            password=config.get("password") or "",
-            api_url=config.get("api_url") or None,
-            archive_dir=Path(config["archive_dir"]).expanduser()
-            if config.get("archive_dir")
-            else None,
-            timezone=timezone,
-            fallback_utc_offset=fallback,
-            interval_minutes=int(config.get("interval_minutes", 5)),
-            lookback_days=max(0, int(config.get("lookback_days", 2))),
-            policy=RetryPolicy(
-                max_retries=int(config.get("max_retries", 5)),
-                backoff_seconds=float(config.get("backoff_seconds", 2)),
-                rate_limit_wait_seconds=float(config.get("rate_limit_wait_seconds", 300)),
-                timeout_seconds=float(config.get("request_timeout_seconds", 30)),
-                max_requests_per_second=float(config.get("max_requests_per_second", 1)),
-            ),
-        )
-
-    @cached_property
-    def backend(self) -> Backend:
-        return BACKENDS[self.settings.backend](self.settings, self.logger)
-
-    @cached_property
-    def station_ids(self) -> list[str]:
-        if self.settings.station_ids:
-            return list(self.settings.station_ids)
-        ids = self.backend.list_station_ids()
-        if not ids:
-            raise SemsError(f"The account '{self.settings.account}' can see no stations")
-        self.logger.info("The account can see %d station(s)", len(ids))
-        return ids
-
-    def station_record(self, station_id: str) -> Record:
-        """Station metadata (one request per station and run), with the zone in use."""
-        record = self._station_records.get(station_id)
-        if record is None:
-            record = dict(self.backend.station_record(station_id))
-            fallback = self.settings.fallback_utc_offset
-            if self.settings.timezone:
-                record["timezone"] = self.settings.timezone
-            elif not record.get("timezone") and fallback:
-                self.logger.warning(
-                    "Station %s: the portal names no time zone; using the fixed offset %s "
-                    "(fallback_utc_offset). Daylight saving is ignored: set `timezone` to "
-                    "the plant's IANA zone if its clocks change.",
-                    station_id,
-                    fallback,
-                )
-                record["timezone"] = fallback
-            self._station_records[station_id] = record
-        return record
-
-    def station_zone(self, station_id: str) -> dt.tzinfo:
-        """`timezone`, else the zone the portal names, else `fallback_utc_offset`."""
-        if self.settings.timezone:
-            return load_zone(self.settings.timezone)
-        record = self.station_record(station_id)
-        if record.get("timezone"):
-            return load_zone(record["timezone"])
-        offset = legacy_utc_offset_hours(record)
-        hint = f" (it only gives the UTC offset {offset:+g} h)" if offset is not None else ""
-        raise SemsConfigError(
-            f"Station {station_id}: the portal does not say which time zone the plant is in"
-            f"{hint}, and wall-clock times cannot be placed in UTC without one. Set the "
-            "`timezone` setting to the plant's IANA zone, for example Europe/Berlin."
-        )
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
@@ -267,17 +141,6 @@ class TapSems(Tap):
         except SemsError as error:
             cls.logger.error("tap-sems stopped: %s", error)
             sys.exit(1)
-
-
-def parse_end_date(value: Any) -> dt.date | None:
-    """end_date as the earlier exporter's SEMS_END wrote it: a date, or latest/today/now."""
-    text = str(value or "").strip()
-    if text.lower() in ("", "latest", "today", "now"):
-        return None
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        raise SemsConfigError(f"end_date '{text}' is not a date (YYYY-MM-DD) or 'latest'") from None
 
 
 if __name__ == "__main__":

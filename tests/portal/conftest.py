@@ -6,11 +6,8 @@ meter (whose metadata hides its IANA zone) and a plant with a meter but no batte
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from datetime import datetime, timezone
 
 import pytest
 
@@ -25,7 +22,8 @@ from sems_fake_portal import (
 )
 from sems_fake_portal.client import LegacySession, SemsPlusSession
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "portal"
+UTC = timezone.utc  # datetime.UTC is Python 3.11+
+
 
 # 15 June 2026, 16:07 in Berlin: today is partial, the last upload is 16:00.
 FIXED_NOW = datetime(2026, 6, 15, 14, 7, tzinfo=UTC)
@@ -91,11 +89,3 @@ def legacy(portal: FakePortal) -> LegacySession:
     session = LegacySession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
     assert session.login().json()["code"] == 0
     return session
-
-
-@pytest.fixture
-def sample() -> Callable[[str], Any]:
-    def load(name: str) -> Any:
-        return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-    return load

@@ -55,10 +55,12 @@ class PortalProcesses:
         return process, wait_for(self.url_file, process)
 
     def stop_all(self) -> None:
+        """Stop what a test left running; each must still exit cleanly on SIGTERM."""
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-                process.communicate(timeout=10)
+                _, stderr = process.communicate(timeout=10)
+                assert process.returncode == 0, stderr
 
 
 @pytest.fixture
@@ -129,7 +131,8 @@ def test_cli_takes_accounts_options_and_faults_from_a_config(
         == "100004"
     )
     process.send_signal(signal.SIGTERM)
-    stdout, _ = process.communicate(timeout=10)
+    stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
     assert "fleet@example.com" in stdout and "fleet-secret" not in stdout
 
 

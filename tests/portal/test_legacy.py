@@ -43,12 +43,12 @@ def test_login_answers_code_0_and_a_regional_api(portal: FakePortal) -> None:
 
 
 def test_wrong_password_answers_like_the_capture(
-    portal: FakePortal, sample: Callable[[str], Any]
+    portal: FakePortal, sems_sample: Callable[[str], Any]
 ) -> None:
     session = LegacySession(portal.url, DEMO_ACCOUNT, "wrong")
     reply = session.login()
     answer = reply.json()
-    captured = sample("legacy_login_fail_100005.json")
+    captured = sems_sample("legacy_login_fail_100005.json")
     assert answer["code"] == 100005 and answer["hasError"] is False and answer["data"] is None
     assert set(answer) == set(captured)
     assert set(answer["components"]) == set(captured["components"])
@@ -62,9 +62,11 @@ def test_login_without_version_header_is_refused(portal: FakePortal) -> None:
     assert reply.json()["code"] == 100000
 
 
-def test_chart_has_the_captured_shape(legacy: LegacySession, sample: Callable[[str], Any]) -> None:
+def test_chart_has_the_captured_shape(
+    legacy: LegacySession, sems_sample: Callable[[str], Any]
+) -> None:
     answer = legacy.power_chart(DEMO_STATION_ID, DAY).json()
-    captured = sample("legacy_plant_power_chart.json")["plant"]
+    captured = sems_sample("legacy_plant_power_chart.json")["plant"]
     assert answer["code"] == "0" and answer["hasError"] is False
     assert set(answer["data"]) == set(captured)
     assert [g["key"] for g in answer["data"]["generateData"]] == ["Generation", "Income"]
@@ -152,13 +154,13 @@ def test_chart_of_an_unknown_station_or_bad_date(legacy: LegacySession) -> None:
 
 
 def test_monitor_detail_carries_the_metadata(
-    legacy: LegacySession, sample: Callable[[str], Any]
+    legacy: LegacySession, sems_sample: Callable[[str], Any]
 ) -> None:
     reply = legacy.post(
         "v3/PowerStation/GetMonitorDetailByPowerstationId", {"powerStationId": DEMO_STATION_ID}
     )
     answer = reply.json()
-    captured = sample("legacy_monitor_detail_single_inverter.json")
+    captured = sems_sample("legacy_monitor_detail_single_inverter.json")
     assert answer["code"] == "0"
     assert set(answer) == set(captured)
     assert set(answer["data"]["info"]) == set(captured["data"]["info"])
@@ -192,7 +194,7 @@ def test_unknown_token_and_missing_token(legacy: LegacySession, portal: FakePort
     assert requests.post(non_regional, json=body, headers=headers).json()["code"] == 100001
 
 
-def test_switched_off_legacy_portal(portal: FakePortal, sample: Callable[[str], Any]) -> None:
+def test_switched_off_legacy_portal(portal: FakePortal, sems_sample: Callable[[str], Any]) -> None:
     portal.faults.legacy_switched_off = True
     session = LegacySession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
     login = session.login().json()
@@ -201,7 +203,7 @@ def test_switched_off_legacy_portal(portal: FakePortal, sample: Callable[[str], 
     detail = session.post(
         "v3/PowerStation/GetMonitorDetailByPowerstationId", {"powerStationId": DEMO_STATION_ID}
     ).json()
-    empty = sample("legacy_monitor_detail_empty.json")
+    empty = sems_sample("legacy_monitor_detail_empty.json")
     assert detail["code"] == "0" and detail["data"] == {}
     assert set(detail) == set(empty)
     assert portal.faults.counts["legacy_switched_off"] == 3

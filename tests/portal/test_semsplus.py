@@ -65,11 +65,11 @@ def real(points_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_login_answers_the_captured_shape_and_a_regional_base(
-    portal: FakePortal, sample: Callable[[str], Any]
+    portal: FakePortal, sems_sample: Callable[[str], Any]
 ) -> None:
     reply = requests.post(portal.semsplus_login_url, json=login_body(), headers=bootstrap())
     answer = reply.json()
-    captured = sample("semsplus_cross_login.json")["response"]
+    captured = sems_sample("semsplus_cross_login.json")["response"]
     assert reply.status_code == 200
     assert answer["code"] == "00000"
     assert set(answer) == set(captured) - {"httpStatus"}
@@ -329,9 +329,9 @@ def test_missing_series_can_come_as_all_null(
 
 
 def test_curve_request_and_answer_follow_the_reported_schema(
-    semsplus: SemsPlusSession, portal: FakePortal, sample: Callable[[str], Any]
+    semsplus: SemsPlusSession, portal: FakePortal, sems_sample: Callable[[str], Any]
 ) -> None:
-    schema = sample("semsplus_power_curve_schema.json")
+    schema = sems_sample("semsplus_power_curve_schema.json")
     semsplus.power_curve(DEMO_STATION_ID, date(2026, 6, 1), date(2026, 6, 1))
     assert set(portal.requests[-1].body) == set(schema["request"])
     schema_entry = schema["response"]["data"]["dataList"][0]
@@ -472,11 +472,11 @@ def test_today_stops_at_the_last_upload_and_future_days_are_empty(
 
 
 def test_statistics_per_day_match_the_curve_integral(
-    semsplus: SemsPlusSession, sample: Callable[[str], Any]
+    semsplus: SemsPlusSession, sems_sample: Callable[[str], Any]
 ) -> None:
     first, last = date(2026, 6, 8), date(2026, 6, 14)
     answer = semsplus.statistics(DEMO_STATION_ID, first, last).json()
-    captured = sample("semsplus_statistics_day_hybrid.json")
+    captured = sems_sample("semsplus_statistics_day_hybrid.json")
     assert set(answer) == set(captured)
     assert set(answer["data"]) == set(captured["data"])
     by_item = {e["item"]: e["statisticsList"] for e in answer["data"]["dataList"]}
@@ -542,13 +542,13 @@ def test_statistics_stop_at_today(semsplus: SemsPlusSession) -> None:
 
 
 def test_statistics_bad_dimension_answers_s0327(
-    semsplus: SemsPlusSession, sample: Callable[[str], Any]
+    semsplus: SemsPlusSession, sems_sample: Callable[[str], Any]
 ) -> None:
     answer = semsplus.statistics(
         DEMO_STATION_ID, date(2026, 1, 1), date(2026, 1, 2), "total"
     ).json()
     assert answer["code"] == "S0327"
-    assert set(answer) == set(sample("semsplus_error_S0327.json"))
+    assert set(answer) == set(sems_sample("semsplus_error_S0327.json"))
 
 
 def test_statistics_range_limit(semsplus: SemsPlusSession) -> None:
@@ -619,11 +619,11 @@ def test_station_detail_carries_the_metadata(
 
 
 def test_station_flow_shows_the_last_upload(
-    semsplus: SemsPlusSession, sample: Callable[[str], Any]
+    semsplus: SemsPlusSession, sems_sample: Callable[[str], Any]
 ) -> None:
     answer = semsplus.get("/sems-plant/api/stations/flow", {"stationId": DEMO_STATION_ID}).json()
     flow = answer["data"]
-    assert set(sample("semsplus_station_flow_import.json")["data"]) - {
+    assert set(sems_sample("semsplus_station_flow_import.json")["data"]) - {
         "flows",
         "consumFlag",
     } <= set(flow)

@@ -70,7 +70,7 @@ def with_markers(day: dt.date, points: list[dict[str, Any]]) -> list[dict[str, A
 def parse(answer: dict, first: dt.date, last: dt.date) -> parsing.ParsedCurve:
     days = clocks(first, last)
     return parsing.parse_semsplus_curve(
-        answer, station_id=STATION, days=list(days), clocks=days, source="semsplus:test"
+        answer, station_id=STATION, clocks=days, source="semsplus:test"
     )
 
 

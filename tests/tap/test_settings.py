@@ -1,20 +1,25 @@
-"""Settings are checked once, with messages that say what to change."""
+"""Settings are checked once, with messages that say what to change; defaults live once."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 import pytest
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
 
-from tap_sems.backends import SemsConfigError
+from tap_sems.client import RetryPolicy
+from tap_sems.settings import SemsConfigError, Settings, default
 from tap_sems.tap import TapSems
 
 BASE = {"account": "a@example.com", "password": "secret", "start_date": "2026-01-01"}
 
 
-def settings(**config: Any):
-    return TapSems(config={**BASE, **config}, validate_config=True).settings
+def settings(**config: Any) -> Settings:
+    """As a run gets them: validated by the tap's JSON schema, then checked."""
+    return Settings.from_config(TapSems(config={**BASE, **config}, validate_config=True).config)
 
 
 def test_old_exporter_values_are_understood() -> None:
@@ -46,3 +51,45 @@ def test_unworkable_settings_are_named(config: dict[str, Any], message: str) -> 
 
 def test_password_is_not_in_the_settings_repr() -> None:
     assert "secret" not in repr(settings())
+
+
+def test_numbers_from_environment_text_are_read() -> None:
+    checked = settings(max_requests_per_second=" 20.5 ", backoff_seconds="0", lookback_days=0)
+    assert checked.policy.max_requests_per_second == 20.5
+    assert checked.policy.backoff_seconds == 0
+    assert checked.lookback_days == 0
+
+
+def test_each_default_is_the_fields_and_the_schemas() -> None:
+    """The schema's defaults are read from the dataclass fields, and nothing else sets one."""
+    schema = TapSems.config_jsonschema["properties"]
+    with_default = {name for name, spec in schema.items() if "default" in spec}
+    assert {name: schema[name]["default"] for name in with_default} == {
+        name: default(name) for name in with_default
+    }
+    # Without any of them in the config, a run gets exactly the field defaults.
+    bare = Settings.from_config(BASE)
+    assert bare == Settings(
+        start_date=dt.date(2026, 1, 1), account="a@example.com", password="secret"
+    )
+    assert bare.policy == RetryPolicy()
+
+
+def test_every_declared_setting_is_read() -> None:
+    """A setting in the schema that no field holds would be accepted and then ignored."""
+
+    class BareTap(Tap):
+        """Only the settings the SDK adds to every tap (stream maps, flattening, batches)."""
+
+        name = "bare"
+        config_jsonschema = th.PropertiesList().to_dict()
+
+        def discover_streams(self) -> list[Stream]:
+            return []
+
+    fields = {item.name for item in dataclasses.fields(Settings)}
+    fields |= {item.name for item in dataclasses.fields(RetryPolicy)}
+    declared = set(TapSems.config_jsonschema["properties"])
+    builtins = set(BareTap(config={}, validate_config=False).config_jsonschema["properties"])
+    assert builtins  # stream maps, flattening, batches: the SDK reads those itself
+    assert declared - builtins - fields == set()

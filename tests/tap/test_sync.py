@@ -96,6 +96,7 @@ def test_daily_energy_from_statistics_matches_the_curve(portal, run_tap, tap_con
 
 def test_stations_record_carries_metadata(portal, run_tap, tap_config) -> None:
     run = run_tap(tap_config(portal, start_date="2026-06-01", end_date="2026-06-01"))
+    assert run.returncode == 0, run.stderr
     (station,) = run.records("stations")
     assert station["station_id"] == DEMO_STATION_ID
     assert station["name"] == "Demo Home Berlin"
@@ -148,7 +149,9 @@ def test_plant_without_battery_or_meter_gives_nulls(run_tap, tap_config, missing
 
 def test_legacy_api_maps_to_the_same_records_as_semsplus(portal, run_tap, tap_config) -> None:
     dates = {"start_date": "2026-06-01", "end_date": "2026-06-02"}
-    plus = run_tap(tap_config(portal, **dates)).records("plant_power")
+    plus_run = run_tap(tap_config(portal, **dates))
+    assert plus_run.returncode == 0, plus_run.stderr
+    plus = plus_run.records("plant_power")
     # The legacy station data only has an offset, so the zone is configured.
     legacy_run = run_tap(tap_config(portal, "legacy", timezone="Europe/Berlin", **dates))
     assert legacy_run.returncode == 0, legacy_run.stderr
@@ -197,6 +200,7 @@ def test_archive_of_legacy_day_files(portal, run_tap, tap_config, tmp_path: Path
             end_date="2026-06-02",
         )
     )
+    assert api.returncode == 0, api.stderr
     assert [r["timestamp"] for r in records] == [r["timestamp"] for r in api.records("plant_power")]
 
 
@@ -235,14 +239,15 @@ def test_second_run_reads_only_the_lookback_window_and_today(portal, run_tap, ta
 
 
 def test_killed_run_resumes_without_refetching(portal, tmp_path: Path, run_tap, tap_config) -> None:
+    """No timing: the tap blocks on its full stdout pipe while this test reads, so it
+    cannot run ahead by more than a window and the kill always lands mid-run."""
+    import signal
     import subprocess
     import sys
 
     config = tap_config(portal, start_date="2026-01-01", end_date="2026-03-31", lookback_days=0)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
-    portal.faults.slow_calls = 1000
-    portal.faults.slow_seconds = 0.3
     process = subprocess.Popen(
         [sys.executable, "-m", "tap_sems.tap", "--config", str(config_path)],
         stdout=subprocess.PIPE,
@@ -264,15 +269,25 @@ def test_killed_run_resumes_without_refetching(portal, tmp_path: Path, run_tap, 
                 process.kill()
                 break
     process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL  # killed, not finished
     assert last_state is not None
     bookmark = last_state["bookmarks"]["plant_power"]["partitions"][0]["replication_key_value"]
     assert bookmark == "2026-01-21"  # three 7-day windows were complete
+    assert len(curve_days(portal)) < 13  # the run had not asked for all 13 windows
 
-    portal.faults.slow_calls = 0
-    portal.clear_requests()
+    # A request of the killed run may still be logged after this point; its session
+    # tells it apart from the resumed run's.
+    killed_session = {
+        r.headers["token"]["token"] for r in portal.requests_for("semsplus.power_curve")
+    }
     resumed = run_tap(config, state=last_state)
     assert resumed.returncode == 0, resumed.stderr
-    asked = [day for days in curve_days(portal) for day in days]
+    asked = [
+        day
+        for r in portal.requests_for("semsplus.power_curve")
+        if r.headers["token"]["token"] not in killed_session
+        for day in r.days
+    ]
     assert asked[0] == "2026-01-22"
     assert len(asked) == len(set(asked)) == 69  # 2026-01-22 .. 2026-03-31, each once
     assert resumed.bookmarks("plant_power") == {DEMO_STATION_ID: "2026-03-31"}
@@ -280,11 +295,16 @@ def test_killed_run_resumes_without_refetching(portal, tmp_path: Path, run_tap, 
 
 def test_full_refresh_state_is_ignored_when_start_date_moves_later(portal, run_tap, tap_config):
     first = run_tap(tap_config(portal, start_date="2026-06-01", end_date="2026-06-05"))
+    assert first.returncode == 0, first.stderr
     portal.clear_requests()
     later = tap_config(portal, start_date="2026-06-04", end_date="2026-06-08", lookback_days=5)
-    run_tap(later, state=first.final_state)
+    second = run_tap(later, state=first.final_state)
+    assert second.returncode == 0, second.stderr
     # Resuming would start at 2026-06-01 (5 days back), but start_date is later.
-    assert curve_days(portal)[0][0] == "2026-06-04"
+    assert curve_days(portal) == [[f"2026-06-0{day}" for day in range(4, 9)]]
+    assert sorted(days_of(second.records("plant_power"))) == [
+        f"2026-06-0{day}" for day in range(4, 9)
+    ]
 
 
 # ---- faults -----------------------------------------------------------------------------------
@@ -376,6 +396,24 @@ def test_refused_week_windows_fall_back_to_days(run_tap, tap_config) -> None:
     assert len(run.records("plant_power")) == 3 * 288
 
 
+def test_refused_statistics_ranges_shrink_to_months(run_tap, tap_config) -> None:
+    with FakePortal(options=PortalOptions(max_statistics_days=31)) as portal:
+        run = run_tap(tap_config(portal, start_date="2026-04-01", end_date="2026-05-10"))
+    assert run.returncode == 0, run.stderr
+    asked = [
+        (r.body["startTime"][:10], r.body["endTime"][:10], r.code)
+        for r in portal.requests_for("semsplus.statistics")
+    ]
+    assert asked == [
+        ("2026-04-01", "2026-05-10", "100004"),
+        ("2026-04-01", "2026-05-01", "00000"),
+        ("2026-05-02", "2026-05-10", "00000"),
+    ]
+    energy = run.records("daily_energy")
+    assert len(energy) == 40
+    assert {r["method"] for r in energy} == {"portal_statistics"}
+
+
 def test_hidden_time_zone_needs_the_setting(run_tap, tap_config) -> None:
     hidden = Station(
         id=station_uuid("hidden"),
@@ -421,15 +459,19 @@ def test_fallback_offset_applies_only_where_no_zone_is_named(run_tap, tap_config
 
 
 def test_slow_replies_time_out_and_are_retried(portal, run_tap, tap_config) -> None:
+    # The slow reply waits far longer than the timeout, and the timeout is far longer than
+    # any normal reply on a busy host, so only the slowed call times out.
     portal.faults.slow_calls = 1
-    portal.faults.slow_seconds = 3
+    portal.faults.slow_seconds = 30
     portal.faults.endpoints = ["semsplus.power_curve"]
     config = tap_config(
-        portal, start_date="2026-06-01", end_date="2026-06-01", request_timeout_seconds=0.5
+        portal, start_date="2026-06-01", end_date="2026-06-01", request_timeout_seconds=2
     )
     run = run_tap(config)
     assert run.returncode == 0, run.stderr
-    assert "no answer within 0.5 s; retry 1 of 5" in run.stderr
+    assert "no answer within 2 s; retry 1 of 5" in run.stderr
+    assert run.stderr.count("no answer within") == 1
+    assert portal.faults.counts["slow"] == 1
     assert len(run.records("plant_power")) == 288
 
 
@@ -526,3 +568,36 @@ def test_days_before_the_plant_existed_are_empty_and_named(run_tap, tap_config, 
         "2026-06-01..2026-06-02." in run.stderr
     )
     assert run.bookmarks("plant_power") == {new_plant.id: "2026-06-04"}
+
+
+def test_integrated_energy_reads_only_the_days_the_curve_did_not(portal) -> None:
+    import logging
+
+    from tap_sems.backends import LegacyBackend
+    from tap_sems.settings import Settings
+
+    settings = Settings.from_config(
+        {
+            "backend": "legacy",
+            "account": DEMO_ACCOUNT,
+            "password": DEMO_PASSWORD,
+            "api_url": portal.url,
+            "start_date": "2026-06-01",
+            "max_requests_per_second": 0,
+        }
+    )
+    backend = LegacyBackend(settings, logging.getLogger("test"))
+    day = dt.date(2026, 6, 1)
+    read = list(
+        backend.curve_windows(DEMO_STATION_ID, day.replace(day=3), day.replace(day=4), BERLIN)
+    )
+    assert [w.first.day for w in read] == [3, 4]
+    windows = list(backend.energy_windows(DEMO_STATION_ID, day, day.replace(day=5), BERLIN))
+    charts = [r.days[0] for r in portal.requests_for("legacy.power_chart")]
+    assert charts == ["2026-06-03", "2026-06-04", "2026-06-01", "2026-06-02", "2026-06-05"]
+    energy = [
+        record for window in windows for records in window.days.values() for record in records
+    ]
+    assert [r["day"] for r in energy] == [f"2026-06-0{d}" for d in range(1, 6)]
+    assert {r["method"] for r in energy} == {"integrated_power_curve"}
+    assert all(r["production_kwh"] > 0 for r in energy)
