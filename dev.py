@@ -194,8 +194,7 @@ def task_smoke(args: list[str]) -> None:
 
 
 def task_test(args: list[str]) -> None:
-    """Lint, type-check, run the whole test suite, then the smoke (extra args go to pytest,
-    and then only pytest runs them)."""
+    """Lint, type-check, the whole suite, then the smoke (extra args: pytest alone, with them)."""
     ensure_venv()
     existing = [p for p in LINTED if (ROOT / p).exists()]
     print("== ruff", flush=True)
