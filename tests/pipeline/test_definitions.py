@@ -49,16 +49,6 @@ def lock(name: str) -> dict[str, Any]:
     return json.loads(plugin.lock_file.read_text())  # type: ignore[no-any-return]
 
 
-def about(executable: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [str(BIN / executable), "--about", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-
 def pyproject(package: str) -> dict[str, Any]:
     with (ROOT / package / "pyproject.toml").open("rb") as handle:
         return tomllib.load(handle)["project"]  # type: ignore[no-any-return]
@@ -74,7 +64,7 @@ def test_definition_files_are_up_to_date(plugin: Any) -> None:
 
 @pytest.mark.parametrize("executable", ["tap-sems", "target-parquet-sems"])
 def test_settings_follow_the_config_schema(executable: str) -> None:
-    schema = about(executable)["settings"]["properties"]
+    schema = generator.about(executable)["settings"]["properties"]
     settings = {s["name"]: s for s in lock(executable)["settings"]}
     assert list(settings) == list(schema)
     kinds = {"integer": "integer", "boolean": "boolean", "array": "array", "object": "object"}
