@@ -118,6 +118,9 @@ def demo(environment: dict[str, str]) -> None:
     # The demo environment points sems-battery's commands at output/demo.
     sweep = meltano("invoke", "sems-battery:sweep", env=environment, quiet=True)
     print("   " + "\n   ".join(sweep.strip().splitlines()))
+    print("\n4. The model against the plant's own battery (sems-battery backtest)")
+    backtest = meltano("invoke", "sems-battery:backtest", env=environment, quiet=True)
+    print("   " + "\n   ".join(backtest.strip().splitlines()))
     meltano("invoke", "sems-battery:report", env=environment, quiet=True)
     print(
         f"\nWritten: {output.relative_to(ROOT)}/ (Parquet), report: "

@@ -110,6 +110,10 @@ PLUGINS = [
                 "args": "report --data $SEMS_BATTERY_DATA --out $SEMS_BATTERY_REPORT_DIR",
                 "description": "HTML report with plots (more options, e.g. --tariff, may follow)",
             },
+            "backtest": {
+                "args": "backtest --data $SEMS_BATTERY_DATA",
+                "description": "Replay the history with the plant's own battery modelled",
+            },
         },
     ),
 ]
