@@ -97,7 +97,7 @@ class TargetParquetSems(FencedTarget):
             description=(
                 "Local folder, or a filesystem URI such as s3://bucket/prefix. Each stream "
                 "becomes <destination>/<stream>.parquet, or <destination>/<stream>/ with "
-                "partition_by."
+                "partition_by or table_format delta."
             ),
         ),
         th.Property(
