@@ -49,7 +49,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.writer import ColumnProperties, WriterProperties
 
-from target_parquet_sems.dataset import DATA_FILE, LayoutConflictError
+from target_parquet_sems.dataset import DATA_FILE, DELTA_LOG, LayoutConflictError
 from target_parquet_sems.merge import conform_table, merge_rows
 from target_parquet_sems.partitioning import (
     PartitionSpec,
@@ -66,7 +66,6 @@ from target_parquet_sems.schema import (
 )
 from target_parquet_sems.storage import Destination, _dictionary_columns
 
-LOG_FOLDER = "_delta_log"
 COMMIT_ATTEMPTS = 12
 """Attempts at one batch's commit before the run stops. Conflicts only arise between writers
 of the same partitions (or a schema change), and each attempt lets at least one contender
@@ -219,7 +218,7 @@ class DeltaStreamDataset:
         files have a fixed name; a folder holding only other files is a Delta table whose
         first commit another writer is making.
         """
-        if self.destination.is_folder(self.destination.path(self.name, LOG_FOLDER)):
+        if self.destination.is_folder(self.destination.path(self.name, DELTA_LOG)):
             return
         single = self.destination.path(f"{self.name}.parquet")
         old = single if self.destination.exists(single) else None
@@ -524,7 +523,7 @@ def table_names(destination: Destination) -> list[str]:
         info.base_name
         for info in destination.fs.get_file_info(selector)
         if info.type == pa_fs.FileType.Directory
-        and destination.is_folder(destination.path(info.base_name, LOG_FOLDER))
+        and destination.is_folder(destination.path(info.base_name, DELTA_LOG))
     )
 
 
