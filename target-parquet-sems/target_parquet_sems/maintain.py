@@ -19,10 +19,11 @@ TARGET_PARQUET_SEMS_* variables (as Meltano sets them for `meltano invoke`).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import PurePath
+from pathlib import Path
 
 MIN_VACUUM_HOURS = 1
 DEFAULT_VACUUM_HOURS = 168  # Delta's own default retention: a week of time travel
@@ -68,9 +69,11 @@ def maintain(
     from target_parquet_sems.schema import safe_stream_name
     from target_parquet_sems.target import TargetParquetSems, dataset_class
 
-    from_env = "ENV" in config
-    files: list[str | PurePath] = [c for c in config if c != "ENV"]
-    target = TargetParquetSems(config=files or None, parse_env_config=from_env)
+    settings: dict = {}
+    for path in config:
+        if path != "ENV":  # later files win, as with the target itself
+            settings.update(json.loads(Path(path).read_text(encoding="utf-8")))
+    target = TargetParquetSems(config=settings, parse_env_config="ENV" in config)
     dataset_class("delta")  # names the missing extra, if it is missing
     from target_parquet_sems.delta import maintain_table, table_names, table_uri
 

@@ -230,3 +230,12 @@ def test_six_writers_on_one_s3_destination(
     after = DeltaTable(f"{root}/stations", storage_options=options)
     assert after.version() == version + 2
     assert {"late-1", "late-2"} <= set(after.to_pyarrow_table().column("station_id").to_pylist())
+
+    # Maintenance on S3 with the same config: every table checkpointed, nothing lost.
+    from target_parquet_sems.maintain import main as maintain
+
+    maintain(["--config", str(tmp_path / "config.json")])
+    for name in ("plant_power", "stations"):
+        assert s3.get_file_info(f"{bucket}/sems/{name}/_delta_log/_last_checkpoint").is_file
+    maintained = DeltaTable(f"{root}/plant_power", storage_options=options).to_pyarrow_table()
+    check_nothing_lost_nothing_doubled(maintained, stations.to_pyarrow_table())
