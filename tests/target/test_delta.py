@@ -388,3 +388,31 @@ def test_partition_values_that_need_escaping_merge_like_any_other(
     assert sorted((r["site"], r["id"]) for r in rows) == sorted(
         (s, k) for s in sites for k in (1, 2)
     )
+
+
+def test_a_table_created_by_another_writer_meanwhile_is_merged_into(
+    tmp_path: Path, sync: Any, msg: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This writer looked before the other created the table: its create fails, and the
+    next attempt merges into the other's table instead of appending beside it."""
+    config = delta_config(tmp_path, partition_by=PARTITIONED)
+    load = delta.DeltaStreamDataset._load
+    looked: list[bool] = []
+
+    def look_before_the_other_creates(self: Any) -> Any:
+        if not looked:
+            looked.append(True)
+            other = [point(STATION, "2026-10-01T10:00:00Z", 1.0)]
+            assert sync(config, power_messages(msg, other, {"other": 1})) == [{"other": 1}]
+            return None  # what this writer saw a moment earlier
+        return load(self)
+
+    monkeypatch.setattr(delta.DeltaStreamDataset, "_load", look_before_the_other_creates)
+    monkeypatch.setattr(delta, "backoff_seconds", lambda attempt: 0.0)
+    ours = [
+        point(STATION, "2026-10-01T10:00:00Z", 2.0),
+        point(STATION, "2026-10-01T11:00:00Z", 3.0),
+    ]
+    assert sync(config, power_messages(msg, ours, {"ours": 1})) == [{"ours": 1}]
+    rows = rows_of(tmp_path / "plant_power", "timestamp")
+    assert [r["pv_power_w"] for r in rows] == [2.0, 3.0]  # merged on the key, not doubled
