@@ -6,7 +6,7 @@ with FakePortal() as portal:          # demo account, real clock, free port
     portal.requests_for("semsplus.power_curve")
 """
 
-from sems_fake_portal.faults import Faults, MalformedDay
+from sems_fake_portal.faults import Faults, MalformedDay, StationFault, ZeroStatisticsDay
 from sems_fake_portal.model import (
     DEMO_ACCOUNT,
     DEMO_PASSWORD,
@@ -32,6 +32,8 @@ __all__ = [
     "PortalOptions",
     "RequestRecord",
     "Station",
+    "StationFault",
+    "ZeroStatisticsDay",
     "demo_account",
     "demo_station",
     "make_fleet",
