@@ -13,9 +13,11 @@ from __future__ import annotations
 import abc
 import base64
 import datetime as dt
+import email.utils
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,7 +30,16 @@ from tap_sems.result_codes import Outcome, outcome_of
 
 
 class SemsError(Exception):
-    """A SEMS problem the user can act on; the message is safe to show."""
+    """A SEMS problem the user can act on; the message is safe to show. It stops the run."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # the portal's result code, when it answered one
+
+
+class SemsRequestError(SemsError):
+    """A request that failed for good for reasons confined to what it asked for (a station,
+    some days): the run sets those days aside and goes on with the rest."""
 
 
 class SemsLoginError(SemsError):
@@ -39,7 +50,11 @@ class SemsTermsError(SemsError):
     """The login worked but the account must first accept terms in the web portal."""
 
 
-class SemsParameterError(SemsError):
+class SemsPortalError(SemsError):
+    """The login did not get through (unreachable, or an answer the tap cannot use)."""
+
+
+class SemsParameterError(SemsRequestError):
     """The portal refused the request's parameters (100004, S0327)."""
 
 
@@ -47,12 +62,20 @@ class SemsSessionError(SemsError):
     """The session was rejected even right after a fresh login."""
 
 
-class SemsUnavailableError(SemsError):
+class SemsUnavailableError(SemsRequestError):
     """Transient failures outlasted every retry."""
 
 
-class SemsApiError(SemsError):
+class SemsApiError(SemsRequestError):
     """An answer the result-code table does not cover."""
+
+
+class SemsPermissionError(SemsRequestError):
+    """The portal refuses this account the data of one station (100025)."""
+
+
+class SemsUnknownStationError(SemsError):
+    """The station is not one the account can see (A0312)."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +164,17 @@ class SemsClient(abc.ABC):
         return self._api
 
     def login(self) -> None:
+        """Log in; a login that does not get through stops the run, whatever the cause."""
         self._api = None
-        self._login()
+        try:
+            self._login()
+        except SemsUnavailableError as error:
+            raise SemsPortalError(
+                f"{error}. Is the portal reachable from here? Check the network and the "
+                "`api_url` setting.",
+            ) from None
+        except SemsRequestError as error:
+            raise SemsPortalError(str(error), code=error.code) from None
 
     def call(
         self,
@@ -167,16 +199,27 @@ class SemsClient(abc.ABC):
                 continue
             if answer.outcome is Outcome.SUCCESS:
                 return answer.payload
+            code = answer.code or None
             if answer.outcome is Outcome.BAD_PARAMETERS:
                 raise SemsParameterError(
-                    f"{what}: the portal refused the parameters ({answer.describe()})"
+                    f"{what}: the portal refused the parameters ({answer.describe()})", code=code
                 )
             if answer.outcome is Outcome.WRONG_CREDENTIALS:
                 raise SemsLoginError(
-                    f"{what}: the portal rejected the credentials ({answer.describe()})"
+                    f"{what}: the portal rejected the credentials ({answer.describe()})", code=code
+                )
+            if answer.outcome is Outcome.PERMISSION_DENIED:
+                raise SemsPermissionError(
+                    f"{what}: the portal refuses this account access ({answer.describe()})",
+                    code=code,
+                )
+            if answer.outcome is Outcome.UNKNOWN_STATION:
+                raise SemsUnknownStationError(
+                    f"{what}: not a station of this account ({answer.describe()})", code=code
                 )
             raise SemsApiError(
-                f"{what}: unexpected answer ({answer.describe()}, HTTP {answer.status})"
+                f"{what}: unexpected answer ({answer.describe()}, HTTP {answer.status})",
+                code=code,
             )
 
     def exchange(
@@ -193,13 +236,9 @@ class SemsClient(abc.ABC):
         """One request, retried through transient trouble; any result code is returned."""
         policy = self.policy
         problem = ""
+        wait = 0.0
         for attempt in range(policy.max_retries + 1):
             if attempt:
-                wait = (
-                    policy.rate_limit_wait_seconds
-                    if problem.startswith("rate limited")
-                    else policy.backoff(attempt)
-                )
                 self.logger.warning(
                     "%s: %s; retry %d of %d in %.1f s",
                     what,
@@ -209,6 +248,7 @@ class SemsClient(abc.ABC):
                     wait,
                 )
                 self._sleep(wait)
+            wait = policy.backoff(attempt + 1)
             self._throttle()
             request_headers = dict(headers or {})
             if auth:
@@ -229,7 +269,7 @@ class SemsClient(abc.ABC):
                 problem = f"connection failed ({type(error).__name__})"
                 continue
             if response.status_code == 429:
-                problem = "rate limited (HTTP 429)"
+                problem, wait = self.rate_limited("HTTP 429", response)
                 continue
             if response.status_code >= 500:
                 problem = f"HTTP {response.status_code}"
@@ -246,17 +286,36 @@ class SemsClient(abc.ABC):
                 continue
             answer = Answer(response.status_code, payload)
             if answer.outcome is Outcome.RATE_LIMITED:
-                problem = f"rate limited ({answer.describe()})"
+                problem, wait = self.rate_limited(answer.describe(), response)
                 continue
             if answer.outcome is Outcome.TRANSIENT:
-                problem = f"system error ({answer.describe()})"
+                problem = f"portal-side error ({answer.describe()})"
                 continue
             if response.status_code >= 400:
-                raise SemsApiError(f"{what}: HTTP {response.status_code} ({answer.describe()})")
+                raise SemsApiError(
+                    f"{what}: HTTP {response.status_code} ({answer.describe()})",
+                    code=answer.code or None,
+                )
             return answer
         raise SemsUnavailableError(
-            f"{what}: gave up after {policy.max_retries + 1} attempts; last problem: {problem}"
+            f"{what}: gave up after {policy.max_retries + 1} attempts at {url}; "
+            f"last problem: {problem}"
         )
+
+    def rate_limited(self, what: str, response: requests.Response) -> tuple[str, float]:
+        """The problem to log and the wait: Retry-After when the portal sends one, at most
+        rate_limit_wait_seconds; without it, rate_limit_wait_seconds."""
+        limit = self.policy.rate_limit_wait_seconds
+        asked = retry_after_seconds(response.headers.get("Retry-After"), time.time())
+        if asked is None:
+            return f"rate limited ({what})", limit
+        if asked > limit:
+            return (
+                f"rate limited ({what}; the portal asks for {asked:g} s, "
+                f"rate_limit_wait_seconds allows {limit:g})",
+                limit,
+            )
+        return f"rate limited ({what}; Retry-After {asked:g} s)", asked
 
     @staticmethod
     def join(base: str, path: str) -> str:
@@ -520,3 +579,21 @@ class LegacyClient(SemsClient):
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def retry_after_seconds(header: str | None, now: float) -> float | None:
+    """Seconds a Retry-After header asks for: a number of seconds or an HTTP date."""
+    text = (header or "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        seconds = moment.timestamp() - now
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
