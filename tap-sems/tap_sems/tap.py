@@ -213,8 +213,8 @@ class TapSems(DiscoveryOrderTap):
         except Exception as error:  # a bug: say so plainly, the traceback is for debug
             cls.stop(
                 f"tap-sems stopped on an unexpected error ({type(error).__name__}: {error}). "
-                "This is a bug in tap-sems: run again with TAP_SEMS_LOGLEVEL=debug to see "
-                "where it happened, and report it."
+                "If the config, state and catalog files are valid, this is a bug in tap-sems: "
+                "run again with TAP_SEMS_LOGLEVEL=debug to see where it happened, and report it."
             )
 
     @classmethod
