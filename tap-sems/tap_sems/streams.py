@@ -79,7 +79,7 @@ class DailyStream(SemsStream, DayBookmarkStream):
 
     def day_records(
         self, records: list[Record], *, complete: bool, read_through: dt.datetime
-    ) -> Iterable[Record]:
+    ) -> list[Record]:
         """A day's records as emitted, saying whether the day was over when read."""
         raise NotImplementedError
 
@@ -122,13 +122,12 @@ class DailyStream(SemsStream, DayBookmarkStream):
             for day, records in window.days.items():
                 end = day_end(day, zone)
                 read_at = window.read_time(day)
-                emitted = False
-                for record in self.day_records(
+                emitted = self.day_records(
                     records, complete=read_at >= end, read_through=min(read_at, end)
-                ):
-                    emitted = True
-                    yield record
-                if not emitted and day < today:
+                )
+                if emitted:
+                    yield from emitted
+                elif day < today:
                     empty_days.append(day)
                 if pending.read(day):
                     self.logger.info("%s station %s: %s read at last", self.name, station_id, day)
@@ -277,7 +276,7 @@ class PlantPowerStream(DailyStream):
 
     def day_records(
         self, records: list[Record], *, complete: bool, read_through: dt.datetime
-    ) -> Iterable[Record]:
+    ) -> list[Record]:
         for record in records:
             record["complete"] = complete
         return records
@@ -295,13 +294,15 @@ class DailyEnergyStream(DailyStream):
 
     def day_records(
         self, records: list[Record], *, complete: bool, read_through: dt.datetime
-    ) -> Iterable[Record]:
+    ) -> list[Record]:
         """On a station's first read, days before its first data are not emitted: a row of
         zeros would look like a day without sun, not like a plant not yet installed."""
+        emitted = []
         for record in records:
             if self.first_read and not any(record.get(name) for name in ENERGY_FIELDS):
                 continue
             self.first_read = False
             record["complete"] = complete
             record["read_through"] = read_through.isoformat()
-            yield record
+            emitted.append(record)
+        return emitted
