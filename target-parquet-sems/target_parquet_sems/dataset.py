@@ -21,9 +21,10 @@ from target_parquet_sems.merge import conform_table, merge_rows
 from target_parquet_sems.partitioning import (
     PartitionSpec,
     add_partition_columns,
+    check_specs,
     split_by_partition,
 )
-from target_parquet_sems.schema import StreamPlan, unify_schemas
+from target_parquet_sems.schema import StreamPlan, safe_stream_name, unify_schemas
 from target_parquet_sems.storage import Destination
 
 DATA_FILE = "data.parquet"
@@ -40,7 +41,7 @@ class StreamDataset:
     def __init__(
         self,
         destination: Destination,
-        folder_name: str,
+        stream_name: str,
         plan: StreamPlan,
         *,
         key_columns: list[str],
@@ -49,6 +50,8 @@ class StreamDataset:
         row_group_size: int | None,
         logger: logging.Logger,
     ) -> None:
+        check_specs(partitions, plan, stream_name)
+        folder_name = safe_stream_name(stream_name)
         self.destination = destination
         self.plan = plan
         self.key_columns = key_columns

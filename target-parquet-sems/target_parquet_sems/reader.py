@@ -12,6 +12,10 @@ is decoded in full, and when it begins `{"type": "RECORD", "stream": "<name>",
 them are RECORD messages of that stream (what every singer-sdk tap writes); any
 other line is decoded in full. Consecutive records reach the target as one
 `RecordRun`. Every other message is decoded and handled by the SDK as usual.
+
+With stream maps (or flattening) a run is decoded record by record, mapped by the SDK's
+maps and encoded again (`map_run`), so Arrow still parses the mapped records a batch at
+a time; without them, or with maps that change nothing, records stay undecoded.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 from singer_sdk.io_base import GenericSingerReader, SingerMessageType
+from singer_sdk.mapper import SameRecordTransform, StreamMap
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 _SHOWN_CHARS = 200
@@ -48,6 +53,14 @@ class _Envelope(msgspec.Struct, gc=False):
 
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
+
+
+class _RecordMessage(msgspec.Struct):
+    record: dict[str, t.Any]
+
+
+_record_message_decoder = msgspec.json.Decoder(_RecordMessage)
+_record_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
 class RawRecordReader(GenericSingerReader[str]):
@@ -194,3 +207,40 @@ def _binary_lines(source: Iterable[str] | Iterable[bytes] | t.IO[t.Any]) -> Iter
     if buffer is not None:
         return iter(buffer)
     return (line.encode() if isinstance(line, str) else line for line in source)
+
+
+def run_of_message(message: dict, line_number: int) -> RecordRun:
+    """A RECORD message that reached the target decoded, as a run of one line."""
+    GenericSingerReader.assert_line_requires(message, requires={"stream", "record"})
+    line = _record_encoder.encode({"record": message["record"]})
+    return RecordRun(message["stream"], [line], [line_number])
+
+
+def passes_through(stream: str, maps: list[StreamMap]) -> bool:
+    """True when the stream's maps leave every record unchanged (no maps configured)."""
+    return (
+        len(maps) == 1
+        and type(maps[0]) is SameRecordTransform
+        and maps[0].stream_alias == stream
+        and not maps[0].flattening_enabled
+    )
+
+
+def map_run(run: RecordRun, maps: list[StreamMap]) -> list[RecordRun]:
+    """Apply the SDK's stream maps to each record: one run per output stream."""
+    mapped_runs: dict[str, RecordRun] = {}
+    for line, number in zip(run.lines, run.line_numbers, strict=True):
+        try:
+            record = _record_message_decoder.decode(line).record
+        except msgspec.DecodeError as exc:
+            msg = f"Line {number}: the record of stream '{run.stream}' is not valid JSON: {exc}"
+            raise InvalidInputLine(msg) from None
+        for stream_map in maps:
+            mapped = stream_map.transform(dict(record))
+            if mapped is None:  # filtered out by the map
+                continue
+            alias = stream_map.stream_alias
+            out = mapped_runs.get(alias) or mapped_runs.setdefault(alias, RecordRun(alias))
+            out.lines.append(_record_encoder.encode({"record": mapped}))
+            out.line_numbers.append(number)
+    return list(mapped_runs.values())

@@ -7,6 +7,7 @@ stream agrees with every other one whatever values a batch happened to hold.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -96,17 +97,22 @@ class StreamPlan:
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([plan.arrow_field for plan in self.fields])
 
-    def field_by_column(self, column: str) -> FieldPlan:
-        for plan in self.fields:
-            if plan.column == column:
-                return plan
-        raise KeyError(column)
-
     def field_by_name(self, name: str) -> FieldPlan:
         for plan in self.fields:
             if plan.name == name:
                 return plan
         raise KeyError(name)
+
+    def key_columns(self, key_properties: Sequence[str], stream_name: str) -> list[str]:
+        """The columns of a stream's key properties, each of which must be in its schema."""
+        columns = []
+        for name in key_properties:
+            try:
+                columns.append(self.field_by_name(name).column)
+            except KeyError:
+                msg = f"Stream '{stream_name}': key property '{name}' is not in its schema"
+                raise SchemaMergeError(msg) from None
+        return columns
 
 
 def _types_of(node: dict[str, Any]) -> tuple[list[str], bool]:

@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 
+from target_parquet_sems.pausepoints import pause_point
+
 TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{32}\.tmp$")
 
@@ -127,6 +129,7 @@ class Destination:
         try:
             write(temp)
             _fsync_file(temp)
+            pause_point("before-rename")
             Path(temp).replace(path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)

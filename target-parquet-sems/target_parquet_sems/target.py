@@ -5,10 +5,8 @@ from __future__ import annotations
 import copy
 import typing as t
 
-import msgspec
 from singer_sdk import typing as th
-from singer_sdk.configuration._dict_config import merge_missing_config_jsonschema
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import (
     BATCH_CONFIG,
     FLATTENING_CONFIG,
@@ -17,40 +15,36 @@ from singer_sdk.helpers.capabilities import (
     PluginCapabilities,
     TargetCapabilities,
 )
-from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib.exceptions import InvalidInputLine
-from singer_sdk.target_base import Target
 
+from target_parquet_sems._sdk import FencedTarget
 from target_parquet_sems.partitioning import (
     GRANULARITIES,
     PartitionConfigError,
     PartitionSpec,
     parse_partition_by,
 )
-from target_parquet_sems.reader import RawRecordReader, RecordRun
+from target_parquet_sems.pausepoints import pause_point
+from target_parquet_sems.reader import (
+    RawRecordReader,
+    RecordRun,
+    map_run,
+    passes_through,
+    run_of_message,
+)
 from target_parquet_sems.sinks import ParquetSink
 from target_parquet_sems.storage import Destination, DestinationError
 from target_parquet_sems.writer import BackgroundWriter
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
-    from types import FrameType
 
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.singerlib.encoding.base import GenericSingerReader
 
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
-_record_encoder = msgspec.json.Encoder(decimal_format="number")
 _UNSUPPORTED_SETTINGS = {
     "add_record_metadata": "the _sdc metadata columns are not written by this target",
 }
-
-
-class _RecordMessage(msgspec.Struct):
-    record: dict[str, t.Any]
-
-
-_message_decoder = msgspec.json.Decoder(_RecordMessage)
 
 _PARTITION_ITEM = th.CustomType(
     {
@@ -74,7 +68,7 @@ _PARTITION_ITEM = th.CustomType(
 )
 
 
-class TargetParquetSems(Target):
+class TargetParquetSems(FencedTarget):
     """Writes each stream as a merged (on its key), typed Parquet file or Hive dataset."""
 
     name = "target-parquet-sems"
@@ -128,7 +122,7 @@ class TargetParquetSems(Target):
         th.Property(
             "batch_size_rows",
             th.IntegerType,
-            default=ParquetSink.MAX_SIZE_DEFAULT,
+            default=50_000,
             description=(
                 "Records buffered per stream before the target writes them and passes "
                 "on the latest STATE. Larger batches rewrite partitions less often."
@@ -211,106 +205,83 @@ class TargetParquetSems(Target):
         `load_method` and `add_record_metadata` are left out: keyed streams are always
         merged and unkeyed ones appended, and no _sdc columns are written.
         """
+        properties = config_jsonschema.setdefault("properties", {})
         for settings in (
             BATCH_CONFIG,
             TARGET_VALIDATE_RECORDS_CONFIG,
             STREAM_MAPS_CONFIG,
             FLATTENING_CONFIG,
         ):
-            merge_missing_config_jsonschema(settings, config_jsonschema)
+            for name, setting in settings["properties"].items():
+                properties.setdefault(name, setting)
 
-    # --- messages -----------------------------------------------------------------
+    # --- records ------------------------------------------------------------------
 
-    def _process_record_message(self, message_dict: dict | RecordRun) -> None:
+    def process_record_message(self, message: dict | RecordRun) -> None:
         """Buffer RECORD lines undecoded; a full sink drains all and passes on STATE.
 
         The reader hands over runs of consecutive records of one stream, so this
         runs once per run, not once per record.
         """
-        if isinstance(message_dict, RecordRun):
-            run = message_dict
-        else:
-            self._assert_line_requires(message_dict, requires={"stream", "record"})
-            line = _record_encoder.encode({"record": message_dict["record"]})
-            run = RecordRun(message_dict["stream"], [line], [self._reader_line_number()])
+        if isinstance(message, RecordRun):
+            run = message
+        else:  # from a message reader other than this target's own
+            run = run_of_message(message, getattr(self.message_reader, "line_number", 0))
         self.writer.raise_if_failed()
         maps = self.mapper.stream_maps.get(run.stream)
-        if maps and not _passes_through(run.stream, maps):
-            self._process_mapped_run(run, maps)
+        if maps and not passes_through(run.stream, maps):
+            for mapped_run in map_run(run, maps):
+                self._buffer_run(mapped_run)
         else:
             self._buffer_run(run)
-        self._handle_max_record_age()
+        self.drain_if_records_too_old()
 
     def _buffer_run(self, run: RecordRun) -> None:
         """Add record lines to their sink; a full sink drains all and passes on STATE."""
-        sink = self._sinks_active.get(run.stream)
-        if sink is None:
-            self._assert_sink_exists(run.stream)
-            sink = self._sinks_active[run.stream]
-        parquet_sink = t.cast("ParquetSink", sink)
+        if not self.sink_exists(run.stream):
+            msg = (
+                f"Input line {run.line_numbers[0]}: a record for stream '{run.stream}' came "
+                "before the stream's SCHEMA message."
+            )
+            raise RecordsWithoutSchemaException(msg)
+        sink = t.cast("ParquetSink", self.get_sink(run.stream))
         lines, numbers = run.lines, run.line_numbers
         while lines:
-            # Split the run where the batch fills, so batches keep their exact size.
-            room = max(1, parquet_sink.room)
-            if parquet_sink.add_record_lines(lines[:room], numbers[:room]):
+            taken = sink.add_record_lines(lines, numbers)
+            if sink.is_full:
                 self.logger.info(
                     "Target sink for '%s' is full (%d records). Draining all sinks...",
                     run.stream,
                     sink.current_size,
                 )
                 self.drain_all()
-            lines, numbers = lines[room:], numbers[room:]
+            lines, numbers = lines[taken:], numbers[taken:]
 
-    def _process_mapped_run(self, run: RecordRun, maps: list[t.Any]) -> None:
-        """With stream maps or flattening: decode each record and apply the SDK's maps.
+    # --- state ----------------------------------------------------------------------
 
-        The mapped records are encoded again and buffered like raw lines, so Arrow still
-        parses them a batch at a time; only the maps themselves run per record.
-        """
-        mapped_runs: dict[str, RecordRun] = {}
-        for line, number in zip(run.lines, run.line_numbers, strict=True):
-            try:
-                record = _message_decoder.decode(line).record
-            except msgspec.DecodeError as exc:
-                msg = f"Line {number}: the record of stream '{run.stream}' is not valid JSON: {exc}"
-                raise InvalidInputLine(msg) from None
-            for stream_map in maps:
-                mapped = stream_map.transform(dict(record))
-                if mapped is None:  # filtered out by the map
-                    continue
-                alias = stream_map.stream_alias
-                out = mapped_runs.get(alias) or mapped_runs.setdefault(alias, RecordRun(alias))
-                out.lines.append(_record_encoder.encode({"record": mapped}))
-                out.line_numbers.append(number)
-        for mapped_run in mapped_runs.values():
-            self._buffer_run(mapped_run)
-
-    def _reader_line_number(self) -> int:
-        return getattr(self.message_reader, "line_number", 0)
-
-    def _process_state_message(self, message_dict: dict) -> None:
+    def after_state_message(self, state: dict) -> None:
         """Pass the state on at once when no record is waiting to be written."""
-        super()._process_state_message(message_dict)
-        sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
-        if self._latest_state and not any(sink.current_size for sink in sinks):
-            self._write_state_message(copy.deepcopy(self._latest_state))
+        if state and not any(sink.current_size for sink in self.pending_sinks()):
+            self.pass_on_state(copy.deepcopy(state))
 
-    def _process_batch_message(self, message_dict: dict) -> None:
+    def after_batch_message(self) -> None:
         """BATCH files are buffered like records, and count toward a full sink."""
-        super()._process_batch_message(message_dict)
-        if any(sink.is_full for sink in self._sinks_active.values()):
+        if any(sink.is_full for sink in self.pending_sinks()):
             self.drain_all()
 
-    def _write_state_message(self, state: dict) -> None:
+    def pass_on_state(self, state: dict) -> None:
         """Queue the state behind the batches being written: it goes out once they are."""
-        self.writer.submit(lambda: self._emit_state(state))
+        self.writer.submit(lambda: self._emit_state_once(state))
 
-    def _emit_state(self, state: dict) -> None:
-        """Emit a state once; a drain that wrote nothing new does not repeat it."""
+    def _emit_state_once(self, state: dict) -> None:
+        """A drain that wrote nothing new does not repeat the state."""
         if state == self._last_emitted_state:
             return
-        super()._write_state_message(state)
+        pause_point("before-state")
+        self.emit_state(state)
         self._last_emitted_state = copy.deepcopy(state)
+
+    # --- the end ----------------------------------------------------------------------
 
     def process_endofpipe(self) -> None:
         """Write what is left, then wait until every batch and state is out."""
@@ -320,23 +291,10 @@ class TargetParquetSems(Target):
         finally:
             self.writer.close()
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def before_termination(self) -> None:
         """On SIGTERM/SIGINT, finish writing (and pass on the state) before leaving."""
-        try:
-            self.drain_all(is_endofpipe=True)
-            self.writer.wait()
-        finally:
-            super()._handle_termination(signum, frame)
-
-
-def _passes_through(stream: str, maps: list[t.Any]) -> bool:
-    """True when the stream's maps leave every record unchanged (no maps configured)."""
-    return (
-        len(maps) == 1
-        and type(maps[0]) is SameRecordTransform
-        and maps[0].stream_alias == stream
-        and not maps[0].flattening_enabled
-    )
+        self.drain_all(is_endofpipe=True)
+        self.writer.wait()
 
 
 if __name__ == "__main__":

@@ -205,57 +205,9 @@ def sdk_private_names() -> frozenset[str]:
     return frozenset(names)
 
 
-@functools.cache
-def sdk_final_methods() -> frozenset[str]:
-    names: set[str] = set()
-    for cls in (Tap, Stream):
-        for name, member in inspect.getmembers(cls):
-            function = getattr(member, "fget", member)
-            if getattr(function, "__final__", False):
-                names.add(name)
-    # typing.final marks functions only from Python 3.11; read the decorators too.
-    for module in (singer_sdk.tap_base, singer_sdk.streams.core, singer_sdk.plugin_base):
-        for node in ast.walk(ast.parse(inspect.getsource(module))):
-            if isinstance(node, ast.FunctionDef) and any(
-                ast.unparse(d).split(".")[-1] == "final" for d in node.decorator_list
-            ):
-                names.add(node.name)
-    return frozenset(names)
-
-
-def crossings(path: Path, private: frozenset[str], final: frozenset[str]) -> list[str]:
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        where = f"{path.name}:{getattr(node, 'lineno', '?')}"
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("singer_sdk"):
-            modules = [node.module or ""]
-        elif isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names if alias.name.startswith("singer_sdk")]
-        else:
-            modules = []
-        found += [
-            f"{where} imports the private module {module}"
-            for module in modules
-            if any(part.startswith("_") for part in module.split("."))
-        ]
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("singer_sdk"):
-            found += [
-                f"{where} imports the private name {alias.name}"
-                for alias in node.names
-                if alias.name.startswith("_")
-            ]
-        if isinstance(node, ast.Attribute) and node.attr in private:
-            found.append(f"{where} touches the SDK's private `{node.attr}`")
-        if isinstance(node, ast.FunctionDef) and node.name in private:
-            found.append(f"{where} overrides the SDK's private `{node.name}`")
-        if isinstance(node, ast.FunctionDef) and node.name in final:
-            found.append(f"{where} overrides the SDK's final `{node.name}`")
-    return found
-
-
-def test_the_scan_sees_what_the_fence_holds() -> None:
+def test_the_scan_sees_what_the_fence_holds(sdk_crossings: Any, sdk_final_methods: Any) -> None:
     """The scan finds each fenced use in _sdk.py, so it can find them elsewhere too."""
-    found = "\n".join(crossings(FENCE, sdk_private_names(), sdk_final_methods()))
+    found = "\n".join(sdk_crossings(FENCE, sdk_private_names(), sdk_final_methods(Tap, Stream)))
     for symbol in (
         "load_streams",
         "sync_all",
@@ -269,6 +221,8 @@ def test_the_scan_sees_what_the_fence_holds() -> None:
 
 
 @pytest.mark.parametrize("path", [p for p in TAP_MODULES if p != FENCE], ids=lambda p: p.name)
-def test_no_other_module_crosses_the_fence(path: Path) -> None:
-    found = crossings(path, sdk_private_names(), sdk_final_methods())
+def test_no_other_module_crosses_the_fence(
+    path: Path, sdk_crossings: Any, sdk_final_methods: Any
+) -> None:
+    found = sdk_crossings(path, sdk_private_names(), sdk_final_methods(Tap, Stream))
     assert not found, "only tap_sems/_sdk.py may use the SDK's private API:\n" + "\n".join(found)

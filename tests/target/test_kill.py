@@ -1,26 +1,36 @@
 """A target killed with SIGKILL mid-write leaves a readable dataset with everything
-acknowledged, and running again converges to the same content as an unbroken run."""
+acknowledged, and running again converges to the same content as an unbroken run.
+
+The kill lands at a known moment, not wherever a sleep happens to end: the target runs with
+TARGET_PARQUET_SEMS_TEST_PAUSE_AT (target_parquet_sems/pausepoints.py), freezes at the named
+point, says so on stderr, and is killed there.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
-import signal
+import queue
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import IO
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
 from tap_sems.schemas import PLANT_POWER, PLANT_POWER_KEY
+from target_parquet_sems.pausepoints import ENVIRONMENT_VARIABLE
 
 STATIONS = ["2f1c1a9e-8d0b-4c7e-9a51-7f3b2e1d0c9a", "c4d5e6f7-0a1b-4c2d-8e3f-9a0b1c2d3e4f"]
-RECORDS = 40_000
+RECORDS = 12_000
 STATE_EVERY = 500
+BATCH_ROWS = 2000
+PAUSE_SECONDS = 120  # only a bound on a hang: the pause itself is an event, not a delay
 
 
 def singer_input() -> list[bytes]:
@@ -50,19 +60,67 @@ def singer_input() -> list[bytes]:
     return lines
 
 
-def start_target(config_path: Path) -> subprocess.Popen[bytes]:
+def start_target(config_path: Path, pause_at: str | None = None) -> subprocess.Popen[bytes]:
+    environment = dict(os.environ)
+    environment.pop(ENVIRONMENT_VARIABLE, None)
+    if pause_at:
+        environment[ENVIRONMENT_VARIABLE] = pause_at
     return subprocess.Popen(
         [sys.executable, "-m", "target_parquet_sems", "--config", str(config_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=environment,
     )
 
 
 def run_to_end(config_path: Path, lines: list[bytes]) -> None:
     process = start_target(config_path)
-    process.communicate(b"".join(lines), timeout=120)
-    assert process.returncode == 0
+    _, errors = process.communicate(b"".join(lines), timeout=120)
+    assert process.returncode == 0, errors.decode(errors="replace")[-2000:]
+
+
+def feed(stdin: IO[bytes], lines: list[bytes]) -> None:
+    """Write the whole input; the target stops reading once it is frozen, then dies."""
+    try:
+        for line in lines:
+            stdin.write(line)
+    except BrokenPipeError:
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
+
+
+def wait_for_pause(stderr: IO[bytes], point: str) -> threading.Thread:
+    """Block until the target says it froze at `point`; fail with its log if it never does.
+
+    Returns the thread reading the rest of stderr, which ends with the process.
+    """
+    said: queue.Queue[bytes] = queue.Queue()
+
+    def read() -> None:
+        for line in stderr:
+            said.put(line)
+        said.put(b"")  # the process ended
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    log: list[bytes] = []
+    while True:
+        try:
+            line = said.get(timeout=PAUSE_SECONDS)
+        except queue.Empty:
+            pytest.fail(f"the target never paused at {point}: {b''.join(log[-20:])!r}")
+        if not line:
+            pytest.fail(f"the target ended without pausing at {point}: {b''.join(log[-20:])!r}")
+        log.append(line)
+        if line.startswith(f"paused at {point}".encode()):
+            return reader
+
+
+def indices(rows: list[dict]) -> list[int]:
+    return sorted(int(row["pv_power_w"]) for row in rows)
 
 
 def dataset_rows(folder: Path) -> list[dict]:
@@ -71,9 +129,18 @@ def dataset_rows(folder: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_after_states", [3, 9])
+@pytest.mark.parametrize(
+    ("point", "nth"),
+    [
+        # The 9th file write: _common_metadata, then two partition files per batch; so
+        # batch 4's second partition file is complete under its temporary name.
+        ("before-rename", 9),
+        # The 4th STATE: batch 2 is on disk, the STATE covering its last rows is not out.
+        ("before-state", 4),
+    ],
+)
 def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
-    tmp_path: Path, kill_after_states: int
+    tmp_path: Path, point: str, nth: int
 ) -> None:
     lines = singer_input()
     partition_by = {"plant_power": ["station_id", {"field": "day", "granularity": "month"}]}
@@ -86,54 +153,60 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
                 {
                     "destination_path": str(folder),
                     "partition_by": partition_by,
-                    "batch_size_rows": 2000,
+                    "batch_size_rows": BATCH_ROWS,
                 }
             )
         )
 
-    process = start_target(configs["killed"])
-    assert process.stdin is not None and process.stdout is not None
-    acknowledged: list[dict] = []
-    sent = 0
-    os.set_blocking(process.stdout.fileno(), False)
-    pending = b""
-    while len(acknowledged) < kill_after_states and sent < len(lines):
-        process.stdin.write(b"".join(lines[sent : sent + 200]))
-        process.stdin.flush()
-        sent += 200
-        chunk = process.stdout.read() or b""
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        acknowledged += [json.loads(line) for line in complete if line.strip()]
-    deadline = time.monotonic() + 30
-    while not acknowledged and time.monotonic() < deadline:  # a slow start: wait for one
-        time.sleep(0.05)
-        pending += process.stdout.read() or b""
-        *complete, pending = pending.split(b"\n")
-        acknowledged += [json.loads(line) for line in complete if line.strip()]
-    # Keep feeding so the target is busy writing a batch, then kill it outright.
-    process.stdin.write(b"".join(lines[sent : sent + 2100]))
-    process.stdin.flush()
-    time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
+    process = start_target(configs["killed"], pause_at=f"{point}:{nth}")
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    feeder = threading.Thread(target=feed, args=(process.stdin, lines), daemon=True)
+    feeder.start()
+    stderr_reader = wait_for_pause(process.stderr, point)
+
+    # Frozen mid-write: prove it before the kill.
+    data_files = sorted((killed_dir / "plant_power").rglob("data.parquet"))
+    temp_files = sorted((killed_dir / "plant_power").rglob(".*.tmp"))
+    if point == "before-rename":
+        assert len(temp_files) == 1, temp_files
+        unrenamed = temp_files[0]
+        final = unrenamed.parent / "data.parquet"
+        new_rows = pq.ParquetFile(unrenamed).read().num_rows  # complete, not yet in place
+        assert final.exists() and pq.ParquetFile(final).read().num_rows < new_rows
+    else:
+        assert temp_files == []
+    process.kill()
     process.wait(timeout=30)
+    acknowledged = [json.loads(line) for line in process.stdout.read().splitlines()]
+    stderr_reader.join(timeout=30)
+    feeder.join(timeout=30)
+    process.stdout.close()
+    process.stderr.close()
     assert acknowledged, "the target acknowledged no state before the kill"
 
-    # Whatever the moment of the kill: the dataset reads, and holds every record the
-    # last acknowledged state covers.
+    # The dataset reads, every visible file is complete, and it holds every record the
+    # last acknowledged state covers, once.
     last_index = acknowledged[-1]["last_index"]
     rows = dataset_rows(killed_dir / "plant_power")
-    present = {int(row["pv_power_w"]) for row in rows}
-    assert set(range(last_index + 1)) <= present
-    assert len(present) == len(rows)  # never two versions of a row
-    for path in (killed_dir / "plant_power").rglob("data.parquet"):
-        pq.ParquetFile(path).read()  # every visible file is complete
+    on_disk = indices(rows)
+    assert len(on_disk) == len(set(on_disk))  # never two versions of a row
+    assert set(range(last_index + 1)) <= set(on_disk)
+    for path in data_files:
+        pq.ParquetFile(path).read()
+    if point == "before-state":
+        # Killed between a write and its STATE: whole batches are on disk, more than the
+        # last STATE acknowledged.
+        assert on_disk == list(range(len(on_disk)))
+        assert len(on_disk) % BATCH_ROWS == 0
+        assert len(on_disk) > last_index + 1
+    else:
+        assert list((killed_dir / "plant_power").rglob(".*.tmp")) == temp_files
 
     # The tap resends from the state; here it resends everything. Same content as a
-    # run that was never interrupted.
+    # run that was never interrupted, and the killed run's temporary file is gone.
     run_to_end(configs["killed"], lines)
     run_to_end(configs["clean"], lines)
     assert dataset_rows(killed_dir / "plant_power") == dataset_rows(clean_dir / "plant_power")
-    assert len(dataset_rows(clean_dir / "plant_power")) == RECORDS
+    assert indices(dataset_rows(clean_dir / "plant_power")) == list(range(RECORDS))
     leftovers = [p.name for p in killed_dir.rglob(".*") if p.is_file()]
     assert leftovers == []

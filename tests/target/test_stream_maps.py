@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID
 from tap_sems.schemas import PLANT_POWER
 
 NESTED = {
@@ -115,6 +114,8 @@ def test_no_maps_keeps_the_raw_route(sync, msg, tmp_path: Path) -> None:
 
 
 def test_the_tap_piped_through_a_stream_map(fake_portal_factory, tmp_path: Path) -> None:
+    from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID
+
     portal = fake_portal_factory()
     tap_config = tmp_path / "tap.json"
     tap_config.write_text(

@@ -6,6 +6,10 @@ import contextlib
 import datetime
 import io
 import json
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -172,6 +176,38 @@ def test_parse_timestamp_forms() -> None:
     assert parse_timestamp("2026-09-01").tzinfo == utc
 
 
+ISO_FORMS = {
+    "2026-09-01T12:00:00+0200": "2026-09-01T10:00:00+00:00",
+    "2026-09-01T12:00:00+02": "2026-09-01T10:00:00+00:00",
+    "20260901T100000Z": "2026-09-01T10:00:00+00:00",
+    "2026-09-01T10:00Z": "2026-09-01T10:00:00+00:00",
+    "2026-09-01 10:00:00.25": "2026-09-01T10:00:00.250000+00:00",
+}
+
+
+def test_iso_forms_parse_alike_on_every_python() -> None:
+    """In a fresh interpreter: the parsing may not lean on singer-sdk, which patches
+    datetime.fromisoformat on Python 3.10 when it is imported."""
+    script = (
+        "import json, sys\n"
+        "from target_parquet_sems.convert import parse_timestamp, _to_date\n"
+        "forms = json.loads(sys.argv[1])\n"
+        "print(json.dumps({f: parse_timestamp(f).isoformat() for f in forms}))\n"
+        "print(_to_date('20260901').isoformat())\n"
+        "assert 'singer_sdk' not in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(list(ISO_FORMS))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    parsed, date = result.stdout.splitlines()
+    assert json.loads(parsed) == ISO_FORMS
+    assert date == "2026-09-01"
+
+
 def test_failed_batch_passes_on_no_later_state(tmp_path: Path) -> None:
     schema = {"type": "object", "properties": {"id": {"type": "integer"}}}
     lines = [
@@ -200,15 +236,23 @@ def test_unsupported_settings_are_refused(tmp_path: Path) -> None:
     assert "add_record_metadata" in str(error.value.errors)
 
 
-def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches() -> None:
-    import threading
-    import time
+def _waiting_in(thread: threading.Thread, function: str) -> bool:
+    """Whether `thread` is blocked on a lock or condition somewhere inside `function`."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return bool(names) and names[0] == "wait" and function in names
 
+
+def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches() -> None:
     from target_parquet_sems.writer import BackgroundWriter
 
     writer = BackgroundWriter()
     destination_free = threading.Event()
     parsed: list[int] = []
+    submitted: list[int] = []
 
     def parse(number: int) -> Callable[[], int]:
         def run() -> int:
@@ -218,21 +262,34 @@ def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches()
         return run
 
     def write(_: int) -> None:
-        assert destination_free.wait(10)
+        assert destination_free.wait(60)
 
-    reader = threading.Thread(
-        target=lambda: [writer.submit_batch(parse(n), write) for n in range(6)], daemon=True
-    )
+    def read() -> None:
+        for number in range(6):
+            writer.submit_batch(parse(number), write)
+            submitted.append(number)
+
+    def held_back() -> bool:
+        """The reader waits to hand over batch 2 while parsed batch 1 waits for the writer."""
+        parser = next(t for t in threading.enumerate() if t.name.startswith("parquet-parse"))
+        return (
+            submitted == [0, 1]
+            and _waiting_in(reader, "submit_batch")
+            and _waiting_in(parser, "parse_then_queue_write")
+        )
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    deadline = time.monotonic() + 10
-    while len(parsed) < 2 and time.monotonic() < deadline:
+    # Wait, however long a busy host takes, until both threads are blocked. From then on
+    # nothing can move until the destination is free: no sleep decides the outcome.
+    deadline = time.monotonic() + 60
+    while not held_back() and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.3)  # room for anything that should not happen
+    assert held_back(), f"the reader was not held back: submitted {submitted}, parsed {parsed}"
     # Batch 0 is being written, batch 1 is parsed and waits; nothing else is in memory.
     assert parsed == [0, 1]
-    assert reader.is_alive()
     destination_free.set()
-    reader.join(10)
+    reader.join(60)
     writer.wait()
     writer.close()
     assert parsed == list(range(6))
