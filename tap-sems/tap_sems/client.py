@@ -339,7 +339,8 @@ class SemsClient(abc.ABC):
         if answer.outcome is Outcome.WRONG_CREDENTIALS:
             return SemsLoginError(
                 f"{self.name} login failed: wrong account or password for account "
-                f"'{self.account}' ({answer.describe()})"
+                f"'{self.account}' ({answer.describe()}). Check both; an account locked "
+                "after too many attempts is refused the same way."
             )
         if answer.outcome is Outcome.BAD_PARAMETERS:
             return SemsParameterError(

@@ -76,6 +76,17 @@ def test_wrong_password_is_the_last_line(portal, run_tap, tap_config) -> None:
     assert "wrong-4711" not in run.stderr
 
 
+def test_setting_values_the_tap_does_not_know_are_named(portal, run_tap, tap_config) -> None:
+    run = run_tap(
+        tap_config(portal, start_date="2026-06-01", backend="semsplus+", interval_minutes=7)
+    )
+    assert run.returncode == 1
+    line = last_line(run.stderr)
+    assert "tap-sems stopped: the settings are not valid: 'semsplus+' is not one of" in line
+    assert "7 is not one of [1, 5, 10, 15, 30, 60] in config['interval_minutes']" in line
+    assert portal.requests == []
+
+
 @pytest.mark.parametrize("backend", ["semsplus", "legacy"])
 def test_an_unknown_station_lists_those_the_account_can_see(run_tap, tap_config, backend) -> None:
     stations = [
