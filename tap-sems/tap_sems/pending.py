@@ -193,8 +193,8 @@ class RunReport:
         example = str(first) if first == last else f"{first}{RANGE}{last}"
         logger.warning(
             "Days set aside for good (they failed on every attempt and are no longer read): "
-            "%s. To read them again, run once with the setting retry_days naming them (for "
-            "example TAP_SEMS_RETRY_DAYS=%s, or all).",
+            "%s. To read them again, run once with the setting retry_days naming them, for "
+            "example TAP_SEMS_RETRY_DAYS='[\"%s\"]' (or '[\"all\"]').",
             "; ".join(parts),
             example,
         )

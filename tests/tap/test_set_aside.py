@@ -160,7 +160,7 @@ def test_a_day_failing_on_every_run_is_set_aside_for_good(portal, run_tap, tap_c
     assert asked_ranges(portal, BAD) == []
     assert third.stderr.count("Days set aside for good") == 1  # one warning per run
     assert f"plant_power station {BAD}: 2026-06-05" in third.stderr
-    assert "TAP_SEMS_RETRY_DAYS=2026-06-05" in third.stderr
+    assert """TAP_SEMS_RETRY_DAYS='["2026-06-05"]'""" in third.stderr
     assert pending(third.final_state, "plant_power", BAD) == {"2026-06-05": 2}
 
     # retry_days asks for it again; with the portal fixed it is delivered and forgotten.
