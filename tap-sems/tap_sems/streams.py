@@ -84,15 +84,9 @@ class DailyStream(SemsStream, DayBookmarkStream):
         raise NotImplementedError
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        assert context is not None
-        try:
-            yield from self.read_station(context)
-        except SemsUnknownStationError as error:
-            raise self.source.stations.not_visible(context["station_id"], error) from None
-
-    def read_station(self, context: Context) -> Iterator[Record]:
         """The days of one station this run reads, a window at a time; days that cannot be
         read are set aside and the bookmark moves on past them."""
+        assert context is not None
         station_id = context["station_id"]
         source = self.source
         try:
@@ -115,10 +109,7 @@ class DailyStream(SemsStream, DayBookmarkStream):
         days_done = 0
         empty_days: list[dt.date] = []
         failures_in_a_row = 0
-        windows = (
-            window for first, last in plan for window in self.windows(station_id, first, last, zone)
-        )
-        for window in windows:
+        for window in self.planned_windows(station_id, plan, zone):
             for day, records in window.days.items():
                 end = day_end(day, zone)
                 read_at = window.read_time(day)
@@ -165,6 +156,16 @@ class DailyStream(SemsStream, DayBookmarkStream):
                 len(empty_days),
                 describe_days(empty_days),
             )
+
+    def planned_windows(
+        self, station_id: str, plan: list[tuple[dt.date, dt.date]], zone: dt.tzinfo
+    ) -> Iterator[Window]:
+        """The windows of every run of days in the plan."""
+        try:
+            for first, last in plan:
+                yield from self.windows(station_id, first, last, zone)
+        except SemsUnknownStationError as error:
+            raise self.source.stations.not_visible(station_id, error) from None
 
     def days_to_read(
         self, station_id: str, state: dict, pending: PendingDays, today: dt.date
