@@ -28,6 +28,7 @@ from tap_sems.client import (
     SemsParameterError,
     SemsPlusClient,
     SemsRequestError,
+    SemsUnavailableError,
     SemsUnknownStationError,
 )
 from tap_sems.parsing import PayloadError, Record
@@ -550,10 +551,13 @@ class StationDirectory:
     see stops the run with the list of those it can.
     """
 
-    def __init__(self, backend: Backend, settings: Settings, logger: logging.Logger) -> None:
+    def __init__(
+        self, backend: Backend, settings: Settings, logger: logging.Logger, report: RunReport
+    ) -> None:
         self.backend = backend
         self.settings = settings
         self.logger = logger
+        self.report = report
         self._records: dict[str, Record] = {}
         self._unreadable: dict[str, SemsRequestError] = {}
         self._first_days: dict[str, dt.date | None] = {}
@@ -597,6 +601,7 @@ class StationDirectory:
             raise self.unreadable(station_id, error) from None
         except SemsRequestError as error:
             raise self.unreadable(station_id, error) from None
+        self.report.portal_answered()
         fallback = self.settings.fallback_utc_offset
         if self.settings.timezone:
             record["timezone"] = self.settings.timezone
@@ -612,14 +617,17 @@ class StationDirectory:
         self._records[station_id] = record
         return record
 
-    def unreadable(self, station_id: str, error: SemsRequestError) -> SemsRequestError:
-        """Remember (and say once) that a station cannot be read this run."""
+    def unreadable(self, station_id: str, error: SemsRequestError) -> SemsError:
+        """Remember (and say once) that a station cannot be read this run; the error to
+        stop the run with instead when the portal has stopped answering."""
         self.logger.warning(
             "Station %s cannot be read this run, its days are left for the next one: %s",
             station_id,
             error,
         )
         self._unreadable[station_id] = error
+        if self.report.station_left(isinstance(error, SemsUnavailableError)):
+            return self.report.portal_down(error)
         return error
 
     def not_visible(self, station_id: str, error: SemsError) -> SemsError:
@@ -689,4 +697,4 @@ class Source:
 
     @cached_property
     def stations(self) -> StationDirectory:
-        return StationDirectory(self.backend, self.settings, self.logger)
+        return StationDirectory(self.backend, self.settings, self.logger, self.report)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_sems.client import SemsPortalError
 from tap_sems.settings import DaySelection
 from tap_sems.timeutil import iter_days, runs_of_days
 
@@ -178,8 +179,15 @@ class RunReport:
         self.stations_down = self.stations_down + 1 if unavailable else 0
         return self.stations_down >= self.STATIONS_DOWN
 
-    def window_read(self) -> None:
+    def portal_answered(self) -> None:
         self.stations_down = 0
+
+    def portal_down(self, error: Exception) -> SemsPortalError:
+        """The error that stops a run once STATIONS_DOWN stations in a row were left."""
+        return SemsPortalError(
+            f"The portal stopped answering: {self.STATIONS_DOWN} stations in a row failed "
+            f"({error}). Everything read so far is kept and bookmarked; run again later."
+        )
 
     def warn_given_up(self, logger: logging.Logger) -> None:
         """One warning per run naming every day set aside for good."""

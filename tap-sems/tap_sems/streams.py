@@ -20,7 +20,6 @@ from tap_sems import schemas
 from tap_sems._sdk import DayBookmarkStream, UnwalkedRecordStream
 from tap_sems.backends import SemsPayloadError, Source, Window
 from tap_sems.client import (
-    SemsPortalError,
     SemsRequestError,
     SemsUnavailableError,
     SemsUnknownStationError,
@@ -140,7 +139,7 @@ class DailyStream(SemsStream, DayBookmarkStream):
             )
             failures_in_a_row = failures_in_a_row + 1 if self.counts_as_failure(window) else 0
             if window.days:
-                source.report.window_read()
+                source.report.portal_answered()
             if failures_in_a_row >= RunReport.STATION_FAILURES and days_done < total_days:
                 self.leave_station(station_id, window, total_days - days_done)
                 break
@@ -239,12 +238,9 @@ class DailyStream(SemsStream, DayBookmarkStream):
             RunReport.STATION_FAILURES,
             days_left,
         )
-        if self.source.report.station_left(isinstance(window.error, SemsUnavailableError)):
-            raise SemsPortalError(
-                f"The portal stopped answering: {RunReport.STATIONS_DOWN} stations in a row "
-                f"failed ({window.error}). Everything read so far is kept and bookmarked; run "
-                "again later."
-            )
+        report = self.source.report
+        if report.station_left(isinstance(window.error, SemsUnavailableError)):
+            raise report.portal_down(window.error or SemsUnavailableError("no answer"))
 
     def bookmark_through(self, context: Context, day: dt.date) -> None:
         """Record that every day up to `day` is emitted or set aside, and say so downstream.

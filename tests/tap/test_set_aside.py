@@ -342,3 +342,14 @@ def test_pending_days_survive_a_run_of_other_streams(portal, run_tap, tap_config
     assert json.dumps(partition(run.final_state, "plant_power", GOOD), sort_keys=True) == (
         json.dumps(state["bookmarks"]["plant_power"]["partitions"][0], sort_keys=True)
     )
+
+
+def test_the_portal_going_down_while_stations_are_described_stops_the_run(
+    portal, run_tap, tap_config
+):
+    portal.faults.station_faults = [StationFault(station.id) for station in STATIONS]
+    run = run_tap(tap_config(portal, start_date="2026-06-01", end_date="2026-06-02", max_retries=0))
+    assert run.returncode == 1
+    assert "The portal stopped answering: 3 stations in a row failed" in last_line(run.stderr)
+    assert len(portal.requests_for("semsplus.station_detail")) == 3
+    assert portal.requests_for("semsplus.power_curve") == []
