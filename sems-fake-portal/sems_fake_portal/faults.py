@@ -95,6 +95,32 @@ class ZeroStatisticsDay:
             raise ValueError(f"zero_statistics entry lacks {error.args[0]!r}") from error
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Every call to `endpoint` (of `station_id`, or of any station) answers `code`.
+
+    The portal's way of saying no to one thing while the rest works: for example
+    A0312 (no permission for the station) or 100004 (parameter error) from statistics.
+    """
+
+    endpoint: str
+    code: str
+    station_id: str | None = None
+    message: str = "refused"
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Refusal:
+        try:
+            return cls(
+                str(value["endpoint"]),
+                str(value["code"]),
+                None if value.get("station_id") is None else str(value["station_id"]),
+                str(value.get("message", "refused")),
+            )
+        except KeyError as error:
+            raise ValueError(f"refusals entry lacks {error.args[0]!r}") from error
+
+
 @dataclass
 class Faults:
     # A session that has served this many data calls is expired (None: never).
@@ -115,6 +141,7 @@ class Faults:
     malformed_payloads: list[MalformedDay] = field(default_factory=list)
     station_faults: list[StationFault] = field(default_factory=list)
     zero_statistics: list[ZeroStatisticsDay] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)  # answered after the session check
     login_without_token: bool = False  # SEMS+ login answers {agreement: true, api} only
     login_parameter_error: bool = False  # SEMS+ login answers 100004
     login_wrong_password: bool = False  # every login is refused as a wrong password
@@ -147,6 +174,12 @@ class Faults:
     def zero_statistics_on(self, station_id: str, day: date) -> bool:
         return ZeroStatisticsDay(station_id, day) in self.zero_statistics
 
+    def refusal(self, endpoint: str, station_id: str | None) -> Refusal | None:
+        for entry in self.refusals:
+            if entry.endpoint == endpoint and entry.station_id in (None, station_id):
+                return entry
+        return None
+
     def update(self, values: Mapping[str, Any]) -> None:
         """Apply settings from JSON, refusing unknown names and wrong types."""
         unknown = sorted(set(values) - set(_VALIDATORS))
@@ -176,6 +209,8 @@ class Faults:
                 ]
             elif item.name == "zero_statistics":
                 value = [{"station_id": e.station_id, "day": e.day.isoformat()} for e in value]
+            elif item.name == "refusals":
+                value = [dataclasses.asdict(entry) for entry in value]
             elif item.name == "counts":
                 value = dict(value)
             result[item.name] = value
@@ -237,6 +272,12 @@ def _retry_after(name: str, value: Any) -> float | str | None:
     return _seconds(name, value)
 
 
+def _refusals(name: str, value: Any) -> list[Refusal]:
+    if not isinstance(value, list):
+        raise ValueError(f"{name} must be a list of {{endpoint, code, station_id, message}}")
+    return [v if isinstance(v, Refusal) else Refusal.from_json(v) for v in value]
+
+
 def _endpoints(name: str, value: Any) -> list[str] | None:
     if value is not None and not (
         isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -260,6 +301,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "malformed_payloads": _malformed,
     "station_faults": _entries(StationFault),
     "zero_statistics": _entries(ZeroStatisticsDay),
+    "refusals": _refusals,
     "login_without_token": _flag,
     "login_parameter_error": _flag,
     "login_wrong_password": _flag,

@@ -8,6 +8,7 @@ truncated JSON) are applied here, around every data call.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -287,6 +288,25 @@ class FakePortal:
     def requests_for(self, endpoint: str) -> list[RequestRecord]:
         return [record for record in self.requests if record.endpoint == endpoint]
 
+    def secrets(self) -> list[str]:
+        """Every string a client must never write down: each account's password, its SEMS+
+        hash (and the MD5 inside it), account name and uid, and every session token, login
+        uuid and X-Signature this portal handed out or received. Tests scan output for them."""
+        found: set[str] = set()
+        for account in self.accounts:
+            hashed = protocol.semsplus_password_hash(account.password)
+            md5_hex = base64.b64decode(hashed).decode()
+            found.update((account.password, hashed, md5_hex, account.account, account.uid))
+        with self.lock:
+            for session in self._sessions.values():
+                found.add(session.token)
+                found.update(
+                    str(session.login_data[key]) for key in ("uuid",) if key in session.login_data
+                )
+            signatures = {record.headers.get("x-signature") for record in self._log}
+        found.update(signature for signature in signatures if isinstance(signature, str))
+        return sorted(value for value in found if value)
+
     def clear_requests(self) -> None:
         with self.lock:
             self._log.clear()
@@ -477,11 +497,13 @@ class FakePortal:
             session = semsplus_api.authenticate(self, call, route.region)
             if call.body_error:
                 raise semsplus_parameter_error(call.body_error)
+            self._refuse_if_asked(call)
             answer = semsplus_api.DATA_HANDLERS[route.endpoint](self, call, session)
         else:
             legacy_session = legacy_api.authenticate(self, call, route.region)
             if call.body_error:
                 raise legacy_failure(protocol.LEGACY_PARAMETER_ERROR, call.body_error)
+            self._refuse_if_asked(call)
             answer = legacy_api.DATA_HANDLERS[route.endpoint](self, call, legacy_session)
             if legacy_session is None:
                 return answer
@@ -489,6 +511,18 @@ class FakePortal:
         with self.lock:
             session.served += 1
         return answer
+
+    def _refuse_if_asked(self, call: Call) -> None:
+        """The `refusals` fault: this endpoint (for this station) answers a code."""
+        with self.lock:
+            refusal = self.faults.refusal(call.endpoint, _station_in(call))
+        if refusal is None:
+            return
+        self.count("refused")
+        call.applied.append(f"refused:{refusal.code}")
+        if call.endpoint.startswith("legacy."):
+            raise legacy_failure(refusal.code, refusal.message)
+        raise semsplus_failure(refusal.code, refusal.message)
 
     def _record(
         self, call: Call, status: int, code: str | int | None, answer: Answer | None, started: float

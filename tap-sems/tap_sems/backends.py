@@ -1,4 +1,5 @@
-"""Where days of data come from: SEMS+, the legacy API, or a folder of legacy day files.
+"""Where days of data come from: SEMS+, the legacy API, or a folder of saved answers
+(the earlier exporter's legacy day files, or the tap's own raw captures).
 
 All three yield the same records in windows of whole days, so the streams can bookmark a
 day only once every record of it has been emitted. `StationDirectory` says which stations
@@ -18,9 +19,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from tap_sems import parsing, stations
+from tap_sems.capture import CaptureError, CaptureFile, CaptureFolder, RawCapture
 from tap_sems.client import (
     LegacyClient,
     SemsClient,
@@ -38,6 +41,10 @@ from tap_sems.settings import SemsConfigError, Settings
 from tap_sems.timeutil import UTC, DayClock, chunk_days, iter_days, load_zone
 
 ARCHIVE_FILE = re.compile(r"^raw_v2_(\d{4}-\d{2}-\d{2})\.json$")
+# The endpoint a record came from, in its `source` field (replayed captures included).
+SEMSPLUS_CURVE_SOURCE = "semsplus:statisticsAndPreV2"
+SEMSPLUS_STATISTICS_SOURCE = "semsplus:stations/statistics"
+LEGACY_CHART_SOURCE = "legacy:GetPlantPowerChart"
 
 
 class SemsPayloadError(SemsRequestError):
@@ -223,6 +230,8 @@ class ApiBackend(Backend, Generic[ClientT]):
             policy=settings.policy,
             logger=logger,
         )
+        if settings.raw_dir is not None:
+            self.client.observers.append(RawCapture(settings.raw_dir).keep)
 
 
 class SemsPlusBackend(ApiBackend[SemsPlusClient]):
@@ -251,11 +260,7 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             page += 1
 
     def station_record(self, station_id: str) -> Record:
-        payload = self.client.station_detail(station_id)
-        try:
-            return stations.parse_semsplus_station(payload, station_id=station_id)
-        except PayloadError as error:
-            raise SemsPayloadError(f"SEMS+ station detail of {station_id}: {error}") from None
+        return semsplus_station_record(self.client.station_detail(station_id), station_id)
 
     def fetch_curve_windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
@@ -309,14 +314,9 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             interval_minutes=self.settings.interval_minutes,
             utc_offset_hours=offset.total_seconds() / 3600,
         )
-        clocks = {day: DayClock(day, zone) for day in iter_days(first, last)}
-        parsed = parsing.parse_semsplus_curve(
-            payload,
-            station_id=station_id,
-            clocks=clocks,
-            source="semsplus:statisticsAndPreV2",
-        )
-        return Window(first, last, parsed.days, parsed.skipped, read_at=read_at)
+        window = semsplus_curve_window(payload, station_id, first, last, zone)
+        window.read_at = read_at
+        return window
 
     def energy_windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
@@ -381,14 +381,11 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             yield self.checked_against_curve(station_id, window)
 
     def _statistics_window(self, station_id: str, first: dt.date, last: dt.date) -> Window:
-        days = list(iter_days(first, last))
         read_at = utc_now()
         payload = self.client.statistics(station_id, first, last, parsing.SEMSPLUS_STATISTICS_ITEMS)
-        records = parsing.parse_semsplus_statistics(
-            payload, station_id=station_id, days=days, source="semsplus:stations/statistics"
-        )
-        by_day = {day: [records[day]] if day in records else [] for day in days}
-        return Window(first, last, by_day, read_at=read_at)
+        window = semsplus_energy_window(payload, station_id, first, last)
+        window.read_at = read_at
+        return window
 
     def checked_against_curve(self, station_id: str, window: Window) -> Window:
         """Days whose statistics fall grossly short of the energy in the curve read this
@@ -419,6 +416,43 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
         return window
 
 
+def semsplus_curve_window(
+    payload: Any, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
+) -> Window:
+    """A statisticsAndPreV2 answer for first..last, from the portal or a capture."""
+    clocks = {day: DayClock(day, zone) for day in iter_days(first, last)}
+    parsed = parsing.parse_semsplus_curve(
+        payload, station_id=station_id, clocks=clocks, source=SEMSPLUS_CURVE_SOURCE
+    )
+    return Window(first, last, parsed.days, parsed.skipped)
+
+
+def semsplus_energy_window(payload: Any, station_id: str, first: dt.date, last: dt.date) -> Window:
+    """A stations/statistics answer: one daily_energy record per day it holds."""
+    days = list(iter_days(first, last))
+    records = parsing.parse_semsplus_statistics(
+        payload, station_id=station_id, days=days, source=SEMSPLUS_STATISTICS_SOURCE
+    )
+    return Window(first, last, {day: [records[day]] if day in records else [] for day in days})
+
+
+def semsplus_station_record(payload: Any, station_id: str) -> Record:
+    try:
+        return stations.parse_semsplus_station(payload, station_id=station_id)
+    except PayloadError as error:
+        raise SemsPayloadError(f"SEMS+ station detail of {station_id}: {error}") from None
+
+
+def legacy_station_record(payload: Any, station_id: str, logger: logging.Logger) -> Record:
+    try:
+        return stations.parse_legacy_station(payload, station_id=station_id)
+    except stations.StationDataMissingError as error:
+        logger.warning("Station %s: %s", station_id, error)
+        return stations.empty_station(station_id, source="legacy")
+    except PayloadError as error:
+        raise SemsPayloadError(f"Legacy station detail of {station_id}: {error}") from None
+
+
 class LegacyBackend(ApiBackend[LegacyClient]):
     name = "legacy"
     client_class = LegacyClient
@@ -431,14 +465,9 @@ class LegacyBackend(ApiBackend[LegacyClient]):
             raise SemsPayloadError(f"Legacy station list: {error}") from None
 
     def station_record(self, station_id: str) -> Record:
-        payload = self.client.monitor_detail(station_id)
-        try:
-            return stations.parse_legacy_station(payload, station_id=station_id)
-        except stations.StationDataMissingError as error:
-            self.logger.warning("Station %s: %s", station_id, error)
-            return stations.empty_station(station_id, source="legacy")
-        except PayloadError as error:
-            raise SemsPayloadError(f"Legacy station detail of {station_id}: {error}") from None
+        return legacy_station_record(
+            self.client.monitor_detail(station_id), station_id, self.logger
+        )
 
     def fetch_curve_windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
@@ -449,12 +478,21 @@ class LegacyBackend(ApiBackend[LegacyClient]):
     def _chart_window(self, station_id: str, day: dt.date, zone: dt.tzinfo) -> Window:
         read_at = utc_now()
         payload = self.client.power_chart(station_id, day)
-        parsed = self.legacy_day(payload, station_id, day, zone, source="legacy:GetPlantPowerChart")
+        parsed = self.legacy_day(payload, station_id, day, zone, source=LEGACY_CHART_SOURCE)
         return Window(day, day, parsed.days, parsed.skipped, read_at=read_at)
 
 
 class ArchiveBackend(Backend):
-    """A folder of `raw_v2_YYYY-MM-DD.json` files saved by the earlier exporter scripts."""
+    """A folder of saved answers, read without the portal.
+
+    It may hold the tap's raw captures (the `raw_dir` of API runs, any number of stations;
+    see capture.py), and `raw_v2_YYYY-MM-DD.json` files saved by the earlier exporter
+    scripts, which belong to the first of `station_ids`. A day kept several times is read
+    from its newest capture, as the last API run that read it emitted it. A file that
+    cannot be read sets its days aside, like a bad answer of the portal; its modification
+    time counts as the moment the day was read, so a day saved before it was over stays
+    marked incomplete.
+    """
 
     name = "archive"
     window_days = 7
@@ -470,18 +508,104 @@ class ArchiveBackend(Backend):
             for path in settings.archive_dir.iterdir()
             if (match := ARCHIVE_FILE.match(path.name))
         }
+        self.captures = CaptureFolder(settings.archive_dir)
+        self.day_files_station = settings.station_ids[0] if settings.station_ids else None
+        if (
+            self.files
+            and not self.captures.station_ids
+            and not (settings.timezone or settings.fallback_utc_offset)
+        ):
+            raise SemsConfigError(
+                "backend 'archive' needs the `timezone` setting (legacy day files only hold "
+                "wall-clock times), for example Europe/Berlin"
+            )
 
     def list_stations(self) -> dict[str, str]:
+        if self.captures.station_ids and not self.files:
+            return dict.fromkeys(self.captures.station_ids, "")
         raise SemsConfigError(
             "backend 'archive' needs `station_ids` with the station the files belong to"
         )
 
     def station_record(self, station_id: str) -> Record:
-        return stations.empty_station(station_id, source="archive")
+        capture = self.captures.station_detail(station_id)
+        if capture is None:
+            return stations.empty_station(station_id, source="archive")
+        answer = self._answer(capture, station_id)
+        if capture.generation == "semsplus":
+            return semsplus_station_record(answer, station_id)
+        return legacy_station_record(answer, station_id, self.logger)
 
     def fetch_curve_windows(
         self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
     ) -> Iterator[Window]:
+        for start, end, capture in self.captures.runs(station_id, "curve", first, last):
+            if capture is None:
+                yield from self._day_file_windows(station_id, start, end, zone)
+            else:
+                read = partial(self._replayed_curve, capture, station_id, start, end, zone)
+                yield self.guarded(start, end, read)
+
+    def energy_windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
+    ) -> Iterator[Window]:
+        """The portal's statistics where they were captured, else integrated curves."""
+        for start, end, capture in self.captures.runs(station_id, "statistics", first, last):
+            if capture is None:
+                yield from super().energy_windows(station_id, start, end, zone)
+                continue
+            yield self.guarded(
+                start, end, partial(self._replayed_statistics, capture, station_id, start, end)
+            )
+
+    def _replayed_statistics(
+        self, capture: CaptureFile, station_id: str, first: dt.date, last: dt.date
+    ) -> Window:
+        try:
+            window = semsplus_energy_window(
+                self._answer(capture, station_id), station_id, first, last
+            )
+        except PayloadError as error:
+            raise self.malformed(PayloadError(f"{capture.path.name}: {error}")) from None
+        window.read_at = file_time(capture.path)
+        return window
+
+    def _replayed_curve(
+        self, capture: CaptureFile, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
+    ) -> Window:
+        """first..last of a captured curve (which may cover more days)."""
+        assert capture.first is not None and capture.last is not None
+        answer = self._answer(capture, station_id)
+        if capture.generation == "legacy":
+            parsed = self.legacy_day(
+                answer,
+                station_id,
+                capture.first,
+                zone,
+                source=LEGACY_CHART_SOURCE,
+                file_name=capture.path.name,
+            )
+            return Window(first, last, parsed.days, parsed.skipped, read_at=file_time(capture.path))
+        try:
+            window = semsplus_curve_window(answer, station_id, capture.first, capture.last, zone)
+        except PayloadError as error:
+            raise self.malformed(PayloadError(f"{capture.path.name}: {error}")) from None
+        days = {day: window.days.get(day, []) for day in iter_days(first, last)}
+        return Window(first, last, days, window.skipped, read_at=file_time(capture.path))
+
+    def _answer(self, capture: CaptureFile, station_id: str) -> Any:
+        try:
+            return capture.answer()
+        except CaptureError as error:
+            if capture.first is None:
+                raise SemsPayloadError(f"Station {station_id}: {error}") from None
+            raise self.malformed(error) from None
+
+    def _day_file_windows(
+        self, station_id: str, first: dt.date, last: dt.date, zone: dt.tzinfo
+    ) -> Iterator[Window]:
+        """The earlier exporter's day files, a week at a time; a file that cannot be read
+        sets only its own day aside."""
         for start, end in chunk_days(first, last, self.window_days):
             window = Window(start, end, {})
             for day in iter_days(start, end):
@@ -494,15 +618,12 @@ class ArchiveBackend(Backend):
     def _read_day(
         self, station_id: str, day: dt.date, zone: dt.tzinfo, window: Window
     ) -> list[Record]:
-        """One day file; a file that cannot be read sets its day aside, like a bad answer.
-        The file's time says when the day was saved, so a day saved before it was over
-        stays marked incomplete."""
-        path = self.files.get(day)
+        path = self.files.get(day) if station_id == self.day_files_station else None
         if path is None:
             return []
         try:
             document: Any = json.loads(path.read_bytes())
-            window.day_read_at[day] = dt.datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            window.day_read_at[day] = file_time(path)
         except (OSError, ValueError) as error:
             raise self.malformed(PayloadError(f"{path.name}: {error}")) from None
         if isinstance(document, Mapping) and is_saved_error(document):
@@ -518,6 +639,11 @@ class ArchiveBackend(Backend):
         )
         window.skipped.update(parsed.skipped)
         return parsed.days[day]
+
+
+def file_time(path: Path) -> dt.datetime:
+    """When a saved answer was written: the moment its day was read."""
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def is_saved_error(document: Mapping[str, Any]) -> bool:
@@ -552,16 +678,21 @@ class StationDirectory:
     """
 
     def __init__(
-        self, backend: Backend, settings: Settings, logger: logging.Logger, report: RunReport
+        self,
+        backend: Backend,
+        settings: Settings,
+        logger: logging.Logger,
+        report: RunReport | None = None,
     ) -> None:
         self.backend = backend
         self.settings = settings
         self.logger = logger
-        self.report = report
+        self.report = report or RunReport()
         self._records: dict[str, Record] = {}
         self._unreadable: dict[str, SemsRequestError] = {}
         self._first_days: dict[str, dt.date | None] = {}
         self._said: set[str] = set()
+        self.zone_origins: dict[str, str | None] = {}  # station -> where its zone came from
 
     def say_once(self, message: str) -> None:
         """Log a line about a station once per run, though several streams meet it."""
@@ -603,9 +734,12 @@ class StationDirectory:
             raise self.unreadable(station_id, error) from None
         self.report.portal_answered()
         fallback = self.settings.fallback_utc_offset
+        origin = "the portal's station data" if record.get("timezone") else None
         if self.settings.timezone:
             record["timezone"] = self.settings.timezone
+            origin = "the `timezone` setting"
         elif not record.get("timezone") and fallback:
+            origin = "the `fallback_utc_offset` setting (no daylight saving)"
             self.logger.warning(
                 "Station %s: the portal names no time zone; using the fixed offset %s "
                 "(fallback_utc_offset). Daylight saving is ignored: set `timezone` to "
@@ -615,6 +749,7 @@ class StationDirectory:
             )
             record["timezone"] = fallback
         self._records[station_id] = record
+        self.zone_origins[station_id] = origin
         return record
 
     def unreadable(self, station_id: str, error: SemsRequestError) -> SemsError:

@@ -99,6 +99,7 @@ class Answer:
 
     status: int
     payload: Mapping[str, Any]
+    raw: bytes = b""  # the body as the portal sent it
 
     @property
     def code(self) -> str:
@@ -119,6 +120,45 @@ class Answer:
     def describe(self) -> str:
         text = f"code {self.code or '(none)'}"
         return f"{text}: {self.message}" if self.message else text
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a call asks for, in the portal's terms: names raw captures and diagnosis files."""
+
+    endpoint: str  # login, power_curve, statistics, station_detail, station_list, power_chart
+    station_id: str | None = None
+    first: dt.date | None = None
+    last: dt.date | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A finished request and its answer, as observers (raw capture, diagnosis) see it.
+
+    Login requests carry the password, so their body is never passed on.
+    """
+
+    generation: str
+    topic: Topic
+    method: str
+    url: str
+    params: Mapping[str, str] | None
+    body: Mapping[str, Any] | None
+    answer: Answer
+
+    def request(self) -> dict[str, Any]:
+        """What was asked, as kept next to the answer (never headers: they hold the token)."""
+        return {
+            "method": self.method,
+            "url": self.url,
+            "params": dict(self.params or {}),
+            "body": self.body,
+        }
+
+
+Observer = Callable[[Exchange], None]
 
 
 class SemsClient(abc.ABC):
@@ -149,6 +189,8 @@ class SemsClient(abc.ABC):
         )
         self._api: str | None = None
         self._last_request_at = 0.0
+        # Called with every answer that got past transient trouble, before it is used.
+        self.observers: list[Observer] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, base_url={self.base_url!r})"
@@ -182,6 +224,7 @@ class SemsClient(abc.ABC):
         body: Mapping[str, Any] | None,
         *,
         what: str,
+        topic: Topic,
         method: str = "POST",
         params: Mapping[str, str] | None = None,
     ) -> Mapping[str, Any]:
@@ -189,7 +232,9 @@ class SemsClient(abc.ABC):
         fresh_login = False
         while True:
             url = self.join(self.api, path)
-            answer = self.exchange(method, url, what=what, body=body, params=params, auth=True)
+            answer = self.exchange(
+                method, url, what=what, topic=topic, body=body, params=params, auth=True
+            )
             if answer.status == 401 or answer.outcome is Outcome.SESSION_LOST:
                 if fresh_login:
                     raise SemsSessionError(self.session_rejected_message(what, answer))
@@ -228,12 +273,14 @@ class SemsClient(abc.ABC):
         url: str,
         *,
         what: str,
+        topic: Topic,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         auth: bool,
         headers: Mapping[str, str] | None = None,
     ) -> Answer:
-        """One request, retried through transient trouble; any result code is returned."""
+        """One request, retried through transient trouble; any result code is returned
+        (and shown to the observers first)."""
         policy = self.policy
         problem = ""
         wait = 0.0
@@ -284,13 +331,18 @@ class SemsClient(abc.ABC):
             if not isinstance(payload, Mapping):
                 problem = f"the answer is JSON {type(payload).__name__}, not an object"
                 continue
-            answer = Answer(response.status_code, payload)
+            answer = Answer(response.status_code, payload, response.content)
             if answer.outcome is Outcome.RATE_LIMITED:
                 problem, wait = self.rate_limited(answer.describe(), response)
                 continue
             if answer.outcome is Outcome.TRANSIENT:
                 problem = f"portal-side error ({answer.describe()})"
                 continue
+            exchange = Exchange(
+                self.generation, topic, method, url, params, body if auth else None, answer
+            )
+            for observe in self.observers:
+                observe(exchange)
             if response.status_code >= 400:
                 raise SemsApiError(
                     f"{what}: HTTP {response.status_code} ({answer.describe()})",
@@ -410,6 +462,7 @@ class SemsPlusClient(SemsClient):
             "POST",
             self.join(self.base_url, self.login_path),
             what="SEMS+ login",
+            topic=Topic("login"),
             body=body,
             auth=False,
             headers=headers,
@@ -470,6 +523,7 @@ class SemsPlusClient(SemsClient):
             "/sems-plant/api/v1/hems/power/statisticsAndPreV2",
             body,
             what=f"SEMS+ power curve {station_id} {first}..{last}",
+            topic=Topic("power_curve", station_id, first, last),
         )
 
     def statistics(
@@ -487,6 +541,7 @@ class SemsPlusClient(SemsClient):
             "/sems-plant/api/stations/statistics",
             body,
             what=f"SEMS+ statistics {station_id} {first}..{last}",
+            topic=Topic("statistics", station_id, first, last),
         )
 
     def station_detail(self, station_id: str) -> Mapping[str, Any]:
@@ -495,6 +550,7 @@ class SemsPlusClient(SemsClient):
             {},
             params={"stationId": station_id},
             what=f"SEMS+ station detail {station_id}",
+            topic=Topic("station_detail", station_id),
         )
 
     def stations_page(self, page: int, size: int) -> Mapping[str, Any]:
@@ -502,6 +558,7 @@ class SemsPlusClient(SemsClient):
             "/sems-plant/api/portal/stations/page",
             {"current": page, "size": size},
             what=f"SEMS+ station list page {page}",
+            topic=Topic("station_list", page=page),
         )
 
 
@@ -529,6 +586,7 @@ class LegacyClient(SemsClient):
             "POST",
             self.join(self.base_url, self.login_path),
             what="Legacy SEMS login",
+            topic=Topic("login"),
             body=body,
             auth=False,
             headers=headers,
@@ -563,11 +621,15 @@ class LegacyClient(SemsClient):
             "v2/Charts/GetPlantPowerChart",
             {"id": station_id, "date": day.isoformat(), "full_script": False},
             what=f"Legacy power chart {station_id} {day}",
+            topic=Topic("power_chart", station_id, day, day),
         )
 
     def station_list(self) -> Mapping[str, Any]:
         return self.call(
-            "v2/HistoryData/QueryPowerStationByHistory", {}, what="Legacy station list"
+            "v2/HistoryData/QueryPowerStationByHistory",
+            {},
+            what="Legacy station list",
+            topic=Topic("station_list"),
         )
 
     def monitor_detail(self, station_id: str) -> Mapping[str, Any]:
@@ -575,6 +637,7 @@ class LegacyClient(SemsClient):
             "v3/PowerStation/GetMonitorDetailByPowerstationId",
             {"powerStationId": station_id},
             what=f"Legacy station detail {station_id}",
+            topic=Topic("station_detail", station_id),
         )
 
 

@@ -82,6 +82,7 @@ class Settings:
     password: str = field(default="", repr=False)
     api_url: str | None = None
     archive_dir: Path | None = None
+    raw_dir: Path | None = None  # where API runs keep every data answer (capture.py)
     timezone: str | None = None
     fallback_utc_offset: str | None = None
     interval_minutes: int = 5
@@ -112,11 +113,6 @@ class Settings:
             )
         timezone = checked_zone("timezone", config.get("timezone"))
         fallback = checked_zone("fallback_utc_offset", config.get("fallback_utc_offset"))
-        if backend == "archive" and not (timezone or fallback):
-            raise SemsConfigError(
-                "backend 'archive' needs the `timezone` setting (legacy day files only hold "
-                "wall-clock times), for example Europe/Berlin"
-            )
         interval = int(given("interval_minutes"))
         if interval not in INTERVALS:
             raise SemsConfigError(f"interval_minutes must be one of {list(INTERVALS)}")
@@ -137,12 +133,6 @@ class Settings:
         if attempts < 1:
             raise SemsConfigError("max_day_attempts must be 1 or more")
         station_ids = parse_station_ids(config.get("station_ids"))
-        if backend == "archive":
-            if not station_ids:
-                raise SemsConfigError(
-                    "backend 'archive' needs `station_ids` with the station the files belong to"
-                )
-            station_ids = station_ids[:1]
         archive_dir = config.get("archive_dir")
         return cls(
             backend=backend,
@@ -153,6 +143,7 @@ class Settings:
             password=password,
             api_url=config.get("api_url") or None,
             archive_dir=Path(archive_dir).expanduser() if archive_dir else None,
+            raw_dir=local_folder("raw_dir", config.get("raw_dir")),
             timezone=timezone,
             fallback_utc_offset=fallback,
             interval_minutes=interval,
@@ -177,6 +168,20 @@ def default(name: str) -> Any:
             if item.name == name and item.default is not dataclasses.MISSING:
                 return item.default
     raise KeyError(f"setting {name!r} has no default")
+
+
+def local_folder(name: str, value: Any) -> Path | None:
+    """A folder on this machine; object-store URIs are refused with what to do instead."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if "://" in text and not text.startswith("file://"):
+        raise SemsConfigError(
+            f"{name} '{text}' is not a local folder. Raw answers are kept on local disk (they "
+            "must be safe before their records are sent); copy the folder to object storage "
+            "afterwards, e.g. with `aws s3 sync` or `rclone`."
+        )
+    return Path(text.removeprefix("file://")).expanduser()
 
 
 def checked_zone(name: str, value: Any) -> str | None:

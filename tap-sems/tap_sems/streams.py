@@ -43,6 +43,32 @@ class SemsStream(UnwalkedRecordStream):
     def __init__(self, tap: Tap, source: Source) -> None:
         super().__init__(tap)
         self.source = source
+        self.records_sent = 0  # in a dry run
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        """The stream's records; in a dry run (`--test`) no more than the SDK asked for.
+
+        The SDK aborts a stream that yields more than ABORT_AT_RECORD_COUNT records and
+        logs that as an ERROR; stopping there ourselves keeps the connection test clean
+        and asks the portal for no more than one window.
+        """
+        limit = self.ABORT_AT_RECORD_COUNT
+        if limit is None:
+            return self.read_records(context)
+        return self.dry_run(self.read_records(context), limit)
+
+    def dry_run(self, records: Iterable[Record], limit: int) -> Iterator[Record]:
+        """At most `limit` records over all partitions; not one request after the last."""
+        if self.records_sent >= limit:
+            return
+        for record in records:
+            self.records_sent += 1
+            yield record
+            if self.records_sent >= limit:
+                return
+
+    def read_records(self, context: Context | None) -> Iterable[Record]:
+        raise NotImplementedError
 
 
 class StationsStream(SemsStream):
@@ -50,7 +76,7 @@ class StationsStream(SemsStream):
     primary_keys = schemas.STATIONS_KEY
     schema = schemas.STATIONS
 
-    def get_records(self, context: Context | None) -> Iterable[Record]:
+    def read_records(self, context: Context | None) -> Iterable[Record]:
         """Every station's metadata; one the portal does not describe this run is left out
         (and the run ends non-zero), the others are emitted."""
         directory = self.source.stations
@@ -82,7 +108,7 @@ class DailyStream(SemsStream, DayBookmarkStream):
         """A day's records as emitted, saying whether the day was over when read."""
         raise NotImplementedError
 
-    def get_records(self, context: Context | None) -> Iterable[Record]:
+    def read_records(self, context: Context | None) -> Iterable[Record]:
         """The days of one station this run reads, a window at a time; days that cannot be
         read are set aside and the bookmark moves on past them."""
         assert context is not None

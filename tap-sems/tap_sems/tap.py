@@ -73,7 +73,18 @@ class TapSems(DiscoveryOrderTap):
         th.Property(
             "archive_dir",
             th.StringType,
-            description="For backend archive: folder of raw_v2_YYYY-MM-DD.json legacy day files",
+            description=(
+                "For backend archive: a raw_dir of earlier runs, and/or a folder of the earlier "
+                "exporter's raw_v2_YYYY-MM-DD.json legacy day files"
+            ),
+        ),
+        th.Property(
+            "raw_dir",
+            th.StringType,
+            description=(
+                "Local folder where every data answer of the portal is kept as sent (gzipped "
+                "JSON per station, endpoint and days), so backend archive can re-read it"
+            ),
         ),
         th.Property(
             "timezone",

@@ -61,6 +61,7 @@ def meltano(meltano_installed: None, tmp_path: Path) -> MeltanoRun:
         "MELTANO_ENVIRONMENT": "dev",
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
         "TARGET_PARQUET_SEMS_DESTINATION_PATH": str(tmp_path / "output"),
+        "TAP_SEMS_RAW_DIR": str(tmp_path / "raw"),  # dev keeps raw answers; not in the repo
         "TARGET_CSV_OUTPUT_PATH": str(tmp_path / "csv"),
         "TAP_SEMS_MAX_REQUESTS_PER_SECOND": "0",
         "SEMS_ACCOUNT": DEMO_ACCOUNT,

@@ -52,11 +52,7 @@ def test_dates_are_iso_days_only(name: str, written: str) -> None:
         ({"timezone": "Berlin"}, "timezone: 'Berlin' is neither an IANA time zone"),
         ({"fallback_utc_offset": "Europe/Berlin"}, "belongs in `timezone`"),
         ({"password": ""}, "needs the `account` and `password` settings"),
-        ({"backend": "archive", "archive_dir": "/tmp"}, "needs the `timezone` setting"),
-        (
-            {"backend": "archive", "archive_dir": "/tmp", "timezone": "Europe/Berlin"},
-            "needs `station_ids`",
-        ),
+        ({"raw_dir": "s3://bucket/raw"}, "is not a local folder"),
     ],
 )
 def test_unworkable_settings_are_named(config: dict[str, Any], message: str) -> None:
