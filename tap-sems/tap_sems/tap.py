@@ -51,7 +51,7 @@ class TapSems(DiscoveryOrderTap):
             "start_date",
             th.DateType,
             required=True,
-            description="First plant-local day to export",
+            description="First plant-local day to export, YYYY-MM-DD",
         ),
         th.Property(
             "end_date",
