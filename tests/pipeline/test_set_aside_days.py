@@ -50,8 +50,11 @@ def test_a_set_aside_day_through_two_meltano_runs(meltano, portal, tmp_path: Pat
     if dt.datetime.now(BERLIN).date() != today:
         pytest.skip("midnight passed in Berlin during the test")
     assert failed.returncode != 0
+    # The tap's last line, at error level, is what Meltano shows above "Extractor failed".
+    tap_lines = [line for line in failed.stderr.splitlines() if "] tap-sems " in line]
+    assert "[error" in tap_lines[-1] and "finished with days set aside" in tap_lines[-1]
+    assert f"plant_power station {DEMO_STATION_ID} {bad}" in tap_lines[-1]
     assert "Extractor failed" in failed.stderr
-    assert f"plant_power station {DEMO_STATION_ID} {bad}" in failed.stderr
     # Meltano kept the state the target passed on after writing everything else.
     bookmarks = stored_state(meltano)
     yesterday = (today - dt.timedelta(days=1)).isoformat()
@@ -81,3 +84,45 @@ def test_a_set_aside_day_through_two_meltano_runs(meltano, portal, tmp_path: Pat
         partition = station_partition(bookmarks, stream)
         assert "pending_days" not in partition
         assert partition["replication_key_value"] == yesterday
+
+
+def test_a_day_set_aside_for_good_is_read_again_with_retry_days(
+    meltano, portal, tmp_path: Path
+) -> None:
+    today = dt.datetime.now(BERLIN).date()
+    start, bad = today - dt.timedelta(days=4), today - dt.timedelta(days=3)
+    portal.faults.malformed_payloads = [MalformedDay(DEMO_STATION_ID, bad)]
+    env = {
+        "TAP_SEMS_API_URL": portal.url,
+        "SEMS_START": start.isoformat(),
+        "TAP_SEMS_MAX_DAY_ATTEMPTS": "1",
+    }
+    failed = meltano("run", "tap-sems", "target-parquet-sems", **env)
+    assert failed.returncode != 0
+    assert f"{bad} set aside (attempt 1 of 1)" in failed.stderr
+
+    # Set aside for good: not asked again, named in a warning, and the run succeeds.
+    portal.clear_requests()
+    quiet = meltano("run", "tap-sems", "target-parquet-sems", **env)
+    if dt.datetime.now(BERLIN).date() != today:
+        pytest.skip("midnight passed in Berlin during the test")
+    assert quiet.returncode == 0, quiet.stderr[-3000:]
+    assert bad.isoformat() not in [
+        d for r in portal.requests_for("semsplus.power_curve") for d in r.days
+    ]
+    assert "Days set aside for good" in quiet.stderr
+
+    portal.reset(sessions=True)
+    retried = meltano(
+        "run",
+        "tap-sems",
+        "target-parquet-sems",
+        **env,
+        TAP_SEMS_RETRY_DAYS=json.dumps([bad.isoformat()]),
+    )
+    assert retried.returncode == 0, retried.stderr[-3000:]
+    # The retried day and the lookback are next to each other: one request holds them.
+    asked = [day for r in portal.requests_for("semsplus.power_curve") for day in r.days]
+    assert asked == [(today - dt.timedelta(days=n)).isoformat() for n in (3, 2, 1, 0)]
+    assert power_days(tmp_path)[bad.isoformat()] == 288
+    assert "pending_days" not in station_partition(stored_state(meltano), "plant_power")
