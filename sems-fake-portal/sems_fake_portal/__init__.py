@@ -6,7 +6,13 @@ with FakePortal() as portal:          # demo account, real clock, free port
     portal.requests_for("semsplus.power_curve")
 """
 
-from sems_fake_portal.faults import Faults, MalformedDay, Refusal
+from sems_fake_portal.faults import (
+    Faults,
+    MalformedDay,
+    Refusal,
+    StationFault,
+    ZeroStatisticsDay,
+)
 from sems_fake_portal.model import (
     DEMO_ACCOUNT,
     DEMO_PASSWORD,
@@ -33,6 +39,8 @@ __all__ = [
     "Refusal",
     "RequestRecord",
     "Station",
+    "StationFault",
+    "ZeroStatisticsDay",
     "demo_account",
     "demo_station",
     "make_fleet",

@@ -54,6 +54,8 @@ class PortalOptions:
 
     max_window_days: int = 7  # longest statisticsAndPreV2 window; longer answers 100004
     max_statistics_days: int = 366  # longest `dimension: day` statistics range
+    # A `dimension: day` range not inside one calendar year answers zeros (as reported).
+    statistics_zeros_across_years: bool = True
     points_key: payloads.PointsKey = "powerData"  # or "statisticsList"; both reported
     missing_series: payloads.MissingSeries = "omit"  # or "null": all-null series
     markers: bool = True  # the isCE marker points SEMS+ adds to each day
@@ -419,6 +421,7 @@ class FakePortal:
         except PortalError as failure:
             self._record(call, failure.status, failure.code, None, started)
             content_type = "text/html" if failure.status >= 500 else "application/json"
+            call.reply_headers.update(failure.headers)
             return failure.status, _dump(failure.body), content_type
         body = _dump(answer.body)
         if not route.login and self._take("malformed_json_calls", call.endpoint):
@@ -457,9 +460,37 @@ class FakePortal:
             self.count("rate_limited")
             call.applied.append("rate_limited")
             message = "Too many requests, please try again later."
-            if call.endpoint.startswith("legacy."):
-                raise legacy_failure(protocol.RATE_LIMITED, message)
-            raise semsplus_failure(protocol.RATE_LIMITED, message)
+            failure = (
+                legacy_failure(protocol.RATE_LIMITED, message)
+                if call.endpoint.startswith("legacy.")
+                else semsplus_failure(protocol.RATE_LIMITED, message)
+            )
+            retry_after = self.faults.rate_limit_retry_after
+            if retry_after is not None:
+                text = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
+                failure.headers["Retry-After"] = text
+            raise failure
+        if self._take("portal_error_calls", call.endpoint):
+            self.count("portal_error")
+            call.applied.append("portal_error")
+            raise self._failure(call, protocol.PORTAL_SIDE_ERROR, "system execution error")
+        station_fault = self.faults.station_fault(_station_in(call), call.endpoint)
+        if station_fault is not None:
+            self.count(f"station_{station_fault.answer}")
+            call.applied.append(f"station_{station_fault.answer}")
+            if station_fault.answer == "permission_denied":
+                raise self._failure(call, protocol.PERMISSION_DENIED, "permission denied")
+            if station_fault.answer == "portal_error":
+                raise self._failure(call, protocol.PORTAL_SIDE_ERROR, "system execution error")
+            page = "<html><body><h1>500 Internal Server Error</h1></body></html>"
+            raise PortalError(page, None, 500)
+
+    @staticmethod
+    def _failure(call: Call, code: str, message: str) -> PortalError:
+        """A failure envelope in the call's API generation."""
+        if call.endpoint.startswith("legacy."):
+            return legacy_failure(int(code) if code.isdigit() else code, message)
+        return semsplus_failure(code, message)
 
     def _data_call(self, call: Call, route: _Route) -> Answer:
         if route.generation == "semsplus":
@@ -620,6 +651,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", f"{content_type};charset=UTF-8")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in call.reply_headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
         except ConnectionError:  # the client gave up (a timeout test does): nobody to tell

@@ -13,12 +13,14 @@ from __future__ import annotations
 import abc
 import base64
 import datetime as dt
+import email.utils
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import msgspec
@@ -28,7 +30,16 @@ from tap_sems.result_codes import Outcome, outcome_of
 
 
 class SemsError(Exception):
-    """A SEMS problem the user can act on; the message is safe to show."""
+    """A SEMS problem the user can act on; the message is safe to show. It stops the run."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # the portal's result code, when it answered one
+
+
+class SemsRequestError(SemsError):
+    """A request that failed for good for reasons confined to what it asked for (a station,
+    some days): the run sets those days aside and goes on with the rest."""
 
 
 class SemsLoginError(SemsError):
@@ -39,7 +50,11 @@ class SemsTermsError(SemsError):
     """The login worked but the account must first accept terms in the web portal."""
 
 
-class SemsParameterError(SemsError):
+class SemsPortalError(SemsError):
+    """The login did not get through (unreachable, or an answer the tap cannot use)."""
+
+
+class SemsParameterError(SemsRequestError):
     """The portal refused the request's parameters (100004, S0327)."""
 
 
@@ -47,12 +62,20 @@ class SemsSessionError(SemsError):
     """The session was rejected even right after a fresh login."""
 
 
-class SemsUnavailableError(SemsError):
+class SemsUnavailableError(SemsRequestError):
     """Transient failures outlasted every retry."""
 
 
-class SemsApiError(SemsError):
+class SemsApiError(SemsRequestError):
     """An answer the result-code table does not cover."""
+
+
+class SemsPermissionError(SemsRequestError):
+    """The portal refuses this account the data of one station (100025)."""
+
+
+class SemsUnknownStationError(SemsError):
+    """The station is not one the account can see (A0312)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +100,8 @@ class Answer:
     status: int
     payload: Mapping[str, Any]
     raw: bytes = b""  # the body as the portal sent it
+    # When the request that got this answer was sent: how far a day not yet over was read.
+    sent_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
     @property
     def code(self) -> str:
@@ -168,6 +193,8 @@ class SemsClient(abc.ABC):
         self._last_request_at = 0.0
         # Called with every answer that got past transient trouble, before it is used.
         self.observers: list[Observer] = []
+        # When the request behind the latest successful data answer was sent.
+        self.last_sent_at = dt.datetime.now(dt.timezone.utc)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, base_url={self.base_url!r})"
@@ -183,8 +210,17 @@ class SemsClient(abc.ABC):
         return self._api
 
     def login(self) -> None:
+        """Log in; a login that does not get through stops the run, whatever the cause."""
         self._api = None
-        self._login()
+        try:
+            self._login()
+        except SemsUnavailableError as error:
+            raise SemsPortalError(
+                f"{error}. Is the portal reachable from here? Check the network and the "
+                "`api_url` setting.",
+            ) from None
+        except SemsRequestError as error:
+            raise SemsPortalError(str(error), code=error.code) from None
 
     def call(
         self,
@@ -211,17 +247,29 @@ class SemsClient(abc.ABC):
                 fresh_login = True
                 continue
             if answer.outcome is Outcome.SUCCESS:
+                self.last_sent_at = answer.sent_at
                 return answer.payload
+            code = answer.code or None
             if answer.outcome is Outcome.BAD_PARAMETERS:
                 raise SemsParameterError(
-                    f"{what}: the portal refused the parameters ({answer.describe()})"
+                    f"{what}: the portal refused the parameters ({answer.describe()})", code=code
                 )
             if answer.outcome is Outcome.WRONG_CREDENTIALS:
                 raise SemsLoginError(
-                    f"{what}: the portal rejected the credentials ({answer.describe()})"
+                    f"{what}: the portal rejected the credentials ({answer.describe()})", code=code
+                )
+            if answer.outcome is Outcome.PERMISSION_DENIED:
+                raise SemsPermissionError(
+                    f"{what}: the portal refuses this account access ({answer.describe()})",
+                    code=code,
+                )
+            if answer.outcome is Outcome.UNKNOWN_STATION:
+                raise SemsUnknownStationError(
+                    f"{what}: not a station of this account ({answer.describe()})", code=code
                 )
             raise SemsApiError(
-                f"{what}: unexpected answer ({answer.describe()}, HTTP {answer.status})"
+                f"{what}: unexpected answer ({answer.describe()}, HTTP {answer.status})",
+                code=code,
             )
 
     def exchange(
@@ -240,13 +288,9 @@ class SemsClient(abc.ABC):
         (and shown to the observers first)."""
         policy = self.policy
         problem = ""
+        wait = 0.0
         for attempt in range(policy.max_retries + 1):
             if attempt:
-                wait = (
-                    policy.rate_limit_wait_seconds
-                    if problem.startswith("rate limited")
-                    else policy.backoff(attempt)
-                )
                 self.logger.warning(
                     "%s: %s; retry %d of %d in %.1f s",
                     what,
@@ -256,10 +300,12 @@ class SemsClient(abc.ABC):
                     wait,
                 )
                 self._sleep(wait)
+            wait = policy.backoff(attempt + 1)
             self._throttle()
             request_headers = dict(headers or {})
             if auth:
                 request_headers.update(self.auth_headers())
+            sent_at = dt.datetime.now(dt.timezone.utc)
             try:
                 response = self._http.request(
                     method,
@@ -276,7 +322,7 @@ class SemsClient(abc.ABC):
                 problem = f"connection failed ({type(error).__name__})"
                 continue
             if response.status_code == 429:
-                problem = "rate limited (HTTP 429)"
+                problem, wait = self.rate_limited("HTTP 429", response)
                 continue
             if response.status_code >= 500:
                 problem = f"HTTP {response.status_code}"
@@ -291,12 +337,12 @@ class SemsClient(abc.ABC):
             if not isinstance(payload, Mapping):
                 problem = f"the answer is JSON {type(payload).__name__}, not an object"
                 continue
-            answer = Answer(response.status_code, payload, response.content)
+            answer = Answer(response.status_code, payload, response.content, sent_at)
             if answer.outcome is Outcome.RATE_LIMITED:
-                problem = f"rate limited ({answer.describe()})"
+                problem, wait = self.rate_limited(answer.describe(), response)
                 continue
             if answer.outcome is Outcome.TRANSIENT:
-                problem = f"system error ({answer.describe()})"
+                problem = f"portal-side error ({answer.describe()})"
                 continue
             exchange = Exchange(
                 self.generation, topic, method, url, params, body if auth else None, answer
@@ -304,11 +350,30 @@ class SemsClient(abc.ABC):
             for observe in self.observers:
                 observe(exchange)
             if response.status_code >= 400:
-                raise SemsApiError(f"{what}: HTTP {response.status_code} ({answer.describe()})")
+                raise SemsApiError(
+                    f"{what}: HTTP {response.status_code} ({answer.describe()})",
+                    code=answer.code or None,
+                )
             return answer
         raise SemsUnavailableError(
-            f"{what}: gave up after {policy.max_retries + 1} attempts; last problem: {problem}"
+            f"{what}: gave up after {policy.max_retries + 1} attempts at {url}; "
+            f"last problem: {problem}"
         )
+
+    def rate_limited(self, what: str, response: requests.Response) -> tuple[str, float]:
+        """The problem to log and the wait: Retry-After when the portal sends one, at most
+        rate_limit_wait_seconds; without it, rate_limit_wait_seconds."""
+        limit = self.policy.rate_limit_wait_seconds
+        asked = retry_after_seconds(response.headers.get("Retry-After"), time.time())
+        if asked is None:
+            return f"rate limited ({what})", limit
+        if asked > limit:
+            return (
+                f"rate limited ({what}; the portal asks for {asked:g} s, "
+                f"rate_limit_wait_seconds allows {limit:g})",
+                limit,
+            )
+        return f"rate limited ({what}; Retry-After {asked:g} s)", asked
 
     @staticmethod
     def join(base: str, path: str) -> str:
@@ -332,7 +397,8 @@ class SemsClient(abc.ABC):
         if answer.outcome is Outcome.WRONG_CREDENTIALS:
             return SemsLoginError(
                 f"{self.name} login failed: wrong account or password for account "
-                f"'{self.account}' ({answer.describe()})"
+                f"'{self.account}' ({answer.describe()}). Check both; an account locked "
+                "after too many attempts is refused the same way."
             )
         if answer.outcome is Outcome.BAD_PARAMETERS:
             return SemsParameterError(
@@ -583,3 +649,21 @@ class LegacyClient(SemsClient):
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def retry_after_seconds(header: str | None, now: float) -> float | None:
+    """Seconds a Retry-After header asks for: a number of seconds or an HTTP date."""
+    text = (header or "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        seconds = moment.timestamp() - now
+    return max(seconds, 0.0) if math.isfinite(seconds) else None

@@ -199,9 +199,12 @@ class Diagnosis:
         window: Window | None = None
         asked = len(self.exchanges)
         try:
-            window = next(iter(backend.curve_windows(station_id, day, day, zone, integrate=False)))
+            window = next(iter(backend.curve_windows(station_id, day, day, zone)))
         except (SemsError, StopIteration) as error:
             report.problems.append(f"power curve: {error}")
+        if window is not None and day in window.failed:  # set aside, as a sync would
+            report.problems.append(f"power curve: {window.failed[day]}")
+            window = None
         answer = self._latest("power_curve", "power_chart", since=asked)
         if answer is not None and answer.answer.outcome is Outcome.SUCCESS:
             try:
