@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import typing as t
 
+from singer_sdk import metrics
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import (
@@ -160,6 +161,8 @@ class TargetParquetSems(FencedTarget):
         message_reader: GenericSingerReader | None = None,
     ) -> None:
         self.writer = BackgroundWriter()
+        self.record_counters: dict[str, metrics.Counter] = {}
+        """Each stream's `record_count` metric (see sinks.StreamRecordCounter)."""
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
