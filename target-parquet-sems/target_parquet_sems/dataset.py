@@ -1,10 +1,12 @@
 """Merge batches of rows into a stream's Parquet file or Hive-partitioned dataset.
 
 Layout: `<root>/<stream>.parquet` without partitions, otherwise
-`<root>/<stream>/<col>=<value>/.../data.parquet` plus `<root>/<stream>/_common_metadata`
-holding the files' schema. Each partition is one file with a fixed name, so
-replacing it is a single atomic rename: a run killed at any moment leaves every
-partition either as it was or fully rewritten, and never two versions of a row.
+`<root>/<stream>/<col>=<value>/.../data.parquet`, with the schema all of the stream's
+files share recorded in `<root>/_schemas/<stream>/_common_metadata`: outside the stream's folder,
+which holds data files only, so that every reader opens it as it is. Each partition is
+one file with a fixed name, so replacing it is a single atomic rename: a run killed at any
+moment leaves every partition either as it was or fully rewritten, and never two versions
+of a row.
 
 Partition columns live only in the folder names, as pyarrow's and Spark's Hive
 writers do: `pyarrow.parquet.read_table(folder)` refuses a column that is both in
@@ -28,7 +30,10 @@ from target_parquet_sems.schema import StreamPlan, safe_stream_name, unify_schem
 from target_parquet_sems.storage import Destination
 
 DATA_FILE = "data.parquet"
+SCHEMAS_FOLDER = "_schemas"
 SCHEMA_FILE = "_common_metadata"
+"""A Parquet file without rows; versions before 0.2 kept it in the stream's folder, which
+broke polars and DuckDB's `**` globs."""
 
 
 class LayoutConflictError(ValueError):
@@ -69,7 +74,9 @@ class StreamDataset:
         else:
             self.folder = destination.root
             self.single_file = destination.path(f"{folder_name}.parquet")
+        self.schema_file = destination.path(SCHEMAS_FOLDER, folder_name, SCHEMA_FILE)
         self._refuse_other_layout(folder_name)
+        self._tidied = False
 
     def _refuse_other_layout(self, folder_name: str) -> None:
         """Stop when the stream is already stored the other way (partition_by changed).
@@ -100,9 +107,10 @@ class StreamDataset:
         Any schema conflict is found before the first file is touched.
         """
         if self.single_file is not None:
-            folder, name = self.single_file.rsplit("/", 1)
-            self.destination.remove_stale_temp_files(folder, name)
             return self._write_file(self.single_file, incoming, None)
+        if not self._tidied:
+            self._tidy_earlier_layout()
+            self._tidied = True
         with_partitions = add_partition_columns(incoming, self.partitions, self.plan)
         groups = [
             (folder, rows.drop_columns(self.partition_columns))
@@ -119,7 +127,6 @@ class StreamDataset:
                 schema = unify_schemas(schema, self.destination.read_schema(path))
         if schema != stored_schema:
             self._migrate(schema)
-        self.destination.remove_stale_temp_files(self.folder)
         written = 0
         for folder, rows in groups:
             written += self._write_file(f"{self.folder}/{folder}/{DATA_FILE}", rows, schema)
@@ -140,14 +147,28 @@ class StreamDataset:
         )
         return 1
 
-    def _stored_schema(self) -> pa.Schema | None:
-        """The schema every partition file shares, from `_common_metadata`.
+    def _tidy_earlier_layout(self) -> None:
+        """Move what versions before 0.2 kept in the stream's folder out of it.
 
-        A dataset written before that file existed gets it from its files' schemas.
+        Those wrote temporary files and the schema record (`_common_metadata`) beside
+        the partitions, where polars and DuckDB's `**` globs read them as data.
         """
-        schema_path = f"{self.folder}/{SCHEMA_FILE}"
-        if self.destination.exists(schema_path):
-            return self.destination.read_schema(schema_path)
+        self.destination.remove_stale_temp_files(self.folder)
+        legacy = f"{self.folder}/{SCHEMA_FILE}"
+        if self.destination.exists(legacy):
+            if not self.destination.exists(self.schema_file):
+                self.destination.write_schema(
+                    self.schema_file, self.destination.read_schema(legacy)
+                )
+            self.destination.remove(legacy)
+
+    def _stored_schema(self) -> pa.Schema | None:
+        """The schema every partition file shares, from the schema record.
+
+        A dataset written before that record existed gets it from its files' schemas.
+        """
+        if self.destination.exists(self.schema_file):
+            return self.destination.read_schema(self.schema_file)
         schema: pa.Schema | None = None
         for path in self.destination.list_files(self.folder, DATA_FILE):
             schema = unify_schemas(schema, self.destination.read_schema(path))
@@ -157,7 +178,7 @@ class StreamDataset:
         """Give every partition file the new schema, then record it.
 
         Readers infer a dataset's schema from one file, so all files must agree.
-        `_common_metadata` is written last: a run killed halfway migrates again.
+        The schema record is written last: a run killed halfway migrates again.
         """
         migrated = 0
         for path in self.destination.list_files(self.folder, DATA_FILE):
@@ -170,4 +191,4 @@ class StreamDataset:
             migrated += 1
         if migrated:
             self.logger.info("Schema changed: rewrote %d partition file(s) with it.", migrated)
-        self.destination.write_schema(f"{self.folder}/{SCHEMA_FILE}", schema)
+        self.destination.write_schema(self.schema_file, schema)

@@ -73,6 +73,8 @@ class RawRecordReader(GenericSingerReader[str]):
         super().__init__()
         self.line_number = 0
         self._prefixes: dict[str, bytes] = {}
+        self.on_start: Callable[[], None] | None = None
+        """Called before the first line is read (to check the destination)."""
         self.on_error: Callable[[], None] | None = None
         """Called before an error leaves `process_lines` (to finish pending writes)."""
 
@@ -95,6 +97,8 @@ class RawRecordReader(GenericSingerReader[str]):
         callbacks: dict[str, Callable[[t.Any], None]],
     ) -> t.Counter[str]:
         try:
+            if self.on_start is not None:
+                self.on_start()
             return self._process_lines(file_input, callbacks)
         except BaseException:
             if self.on_error is not None:

@@ -1,14 +1,15 @@
 """Where the dataset lives: a local folder or any pyarrow filesystem URI (S3, ...).
 
-Files appear only complete. Locally a file is written under a hidden name in its
-final folder, flushed to disk, then renamed over the old one, which is one atomic
-step; on an object store the whole file is uploaded with one PUT to its final key,
-and object PUTs are atomic. Readers never see a half-written file.
+Files appear only complete. Locally a file is written under a hidden temporary name in
+the destination's root folder, flushed to disk, then renamed over the old one, which is
+one atomic step; on an object store the whole file is uploaded with one PUT to its final
+key, and object PUTs are atomic. Readers never see a half-written file, and a stream's
+folder holds nothing but its data files: polars and DuckDB (`**`) read every file below
+the folder they are given, hidden or not.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import urllib.parse
@@ -112,11 +113,13 @@ class Destination:
         )
 
     def write_schema(self, path: str, schema: pa.Schema) -> None:
-        """A `_common_metadata` file: the schema of the dataset, without rows."""
+        """A Parquet file without rows that records a dataset's schema."""
         self._write_atomically(path, lambda sink: pq.write_metadata(schema, sink))
 
+    def remove(self, path: str) -> None:
+        self.fs.delete_file(path)
+
     def _write_atomically(self, path: str, write: Callable[[Any], None]) -> None:
-        folder, name = path.rsplit("/", 1)
         if not self.is_local:
             buffer = pa.BufferOutputStream()
             write(buffer)
@@ -124,8 +127,10 @@ class Destination:
             with self.fs.open_output_stream(path) as out:
                 out.write(data)
             return
+        folder, name = path.rsplit("/", 1)
         Path(folder).mkdir(parents=True, exist_ok=True)
-        temp = f"{folder}/.{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        # In the root, not in the file's folder: see the module's docstring.
+        temp = f"{self.root}/.{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
         try:
             write(temp)
             _fsync_file(temp)
@@ -136,18 +141,15 @@ class Destination:
             raise
         _fsync_folder(folder)
 
-    def remove_stale_temp_files(self, folder: str, target_name: str | None = None) -> int:
-        """Temp files left by a killed run: nothing refers to them, readers skip them.
+    def remove_stale_temp_files(self, folder: str | None = None) -> int:
+        """Temporary files a killed run left in `folder` (default: the root) and below it.
 
-        With `target_name`, only that file's temp files in `folder` itself; else every
-        temp file below `folder`.
+        Nothing refers to them. Only while no other process writes to the destination.
         """
-        if not self.is_local or not Path(folder).is_dir():
+        start = Path(folder or self.root)
+        if not self.is_local or not start.is_dir():
             return 0
-        if target_name is None:
-            candidates = Path(folder).rglob(".*" + TEMP_SUFFIX)
-        else:
-            candidates = Path(folder).glob(f".{glob.escape(target_name)}.*{TEMP_SUFFIX}")
+        candidates = start.rglob(".*" + TEMP_SUFFIX) if folder else start.glob(".*" + TEMP_SUFFIX)
         removed = 0
         for entry in candidates:
             if _TEMP_NAME.match(entry.name):

@@ -172,6 +172,7 @@ class TargetParquetSems(FencedTarget):
         )
         self._last_emitted_state: dict | None = None
         if isinstance(self.message_reader, RawRecordReader):
+            self.message_reader.on_start = self.begin_run
             # Input that stops the run still lets what was acknowledged finish writing.
             self.message_reader.on_error = self.writer.settle
         errors = [
@@ -217,6 +218,12 @@ class TargetParquetSems(FencedTarget):
         ):
             for name, setting in settings["properties"].items():
                 properties.setdefault(name, setting)
+
+    # --- the run --------------------------------------------------------------------
+
+    def begin_run(self) -> None:
+        """Before any input is read: tidy what a killed run left behind."""
+        self.destination.remove_stale_temp_files()
 
     # --- records ------------------------------------------------------------------
 

@@ -450,3 +450,21 @@ def test_changing_partition_by_stops_instead_of_splitting_the_stream(
     with pytest.raises(LayoutConflictError, match="holds it partitioned from an earlier run"):
         sync(plain, messages)
     assert not (tmp_path / "things.parquet").exists()
+
+
+def test_a_dataset_of_an_earlier_version_loses_its_files_beside_the_partitions(
+    tmp_path: Path, sync: Any, msg: Any, read_hive: Reader
+) -> None:
+    """Versions before 0.2 kept `_common_metadata` and temporary files in the stream's
+    folder, where polars and DuckDB's `**` read them as data files."""
+    config = {"destination_path": str(tmp_path), "partition_by": PARTITIONED}
+    sync(config, plant_power_messages(msg, [power_point(STATION, "2026-09-01T12:00:00Z", 1.0)]))
+    folder, record = tmp_path / "plant_power", tmp_path / "_schemas/plant_power/_common_metadata"
+    record.rename(folder / "_common_metadata")
+    stale = folder / f"station_id={STATION}" / "month=2026-09" / f".data.parquet.{'0' * 32}.tmp"
+    stale.write_bytes(b"PAR1")
+
+    sync(config, plant_power_messages(msg, [power_point(STATION, "2026-09-02T12:00:00Z", 2.0)]))
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == ["data.parquet"]
+    assert pq.read_schema(record) == pq.read_schema(next(folder.rglob("data.parquet")))
+    assert read_hive(folder).num_rows == 2

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
+import duckdb
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -132,7 +133,7 @@ def dataset_rows(folder: Path) -> list[dict]:
 @pytest.mark.parametrize(
     ("point", "nth"),
     [
-        # The 9th file write: _common_metadata, then two partition files per batch; so
+        # The 9th file write: the schema record, then two partition files per batch; so
         # batch 4's second partition file is complete under its temporary name.
         ("before-rename", 9),
         # The 4th STATE: batch 2 is on disk, the STATE covering its last rows is not out.
@@ -166,13 +167,12 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
 
     # Frozen mid-write: prove it before the kill.
     data_files = sorted((killed_dir / "plant_power").rglob("data.parquet"))
-    temp_files = sorted((killed_dir / "plant_power").rglob(".*.tmp"))
+    temp_files = sorted(killed_dir.glob(".*.tmp"))  # in the root, never in a stream's folder
     if point == "before-rename":
         assert len(temp_files) == 1, temp_files
-        unrenamed = temp_files[0]
-        final = unrenamed.parent / "data.parquet"
-        new_rows = pq.ParquetFile(unrenamed).read().num_rows  # complete, not yet in place
-        assert final.exists() and pq.ParquetFile(final).read().num_rows < new_rows
+        unrenamed = indices(pq.ParquetFile(temp_files[0]).read().to_pylist())
+        visible = indices(dataset_rows(killed_dir / "plant_power"))
+        assert set(unrenamed) - set(visible)  # complete, holding rows not yet in place
     else:
         assert temp_files == []
     process.kill()
@@ -193,6 +193,11 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
     assert set(range(last_index + 1)) <= set(on_disk)
     for path in data_files:
         pq.ParquetFile(path).read()
+    # The stream's folder holds data files only, so even globbing readers see just them.
+    globbed = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{killed_dir}/plant_power/**', hive_partitioning=1)"
+    ).fetchall()
+    assert globbed == [(len(on_disk),)]
     if point == "before-state":
         # Killed between a write and its STATE: whole batches are on disk, more than the
         # last STATE acknowledged.
@@ -200,7 +205,7 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
         assert len(on_disk) % BATCH_ROWS == 0
         assert len(on_disk) > last_index + 1
     else:
-        assert list((killed_dir / "plant_power").rglob(".*.tmp")) == temp_files
+        assert list(killed_dir.glob(".*.tmp")) == temp_files
 
     # The tap resends from the state; here it resends everything. Same content as a
     # run that was never interrupted, and the killed run's temporary file is gone.

@@ -81,7 +81,7 @@ def test_partitioned_merge_on_s3(s3_endpoint: str, sync: Any, msg: Any) -> None:
         if info.type == pa_fs.FileType.File
     )
     assert keys == [
-        "solar/sems/plant_power/_common_metadata",
+        "solar/sems/_schemas/plant_power/_common_metadata",
         "solar/sems/plant_power/station_id=st-a/year=2024/data.parquet",
         "solar/sems/plant_power/station_id=st-a/year=2025/data.parquet",
     ]

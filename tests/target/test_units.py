@@ -271,11 +271,12 @@ def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches()
 
     def held_back() -> bool:
         """The reader waits to hand over batch 2 while parsed batch 1 waits for the writer."""
-        parser = next(t for t in threading.enumerate() if t.name.startswith("parquet-parse"))
+        # Any parse thread: idle ones of other tests' writers may still be around.
+        parsers = [t for t in threading.enumerate() if t.name.startswith("parquet-parse")]
         return (
             submitted == [0, 1]
             and _waiting_in(reader, "submit_batch")
-            and _waiting_in(parser, "parse_then_queue_write")
+            and any(_waiting_in(parser, "parse_then_queue_write") for parser in parsers)
         )
 
     reader = threading.Thread(target=read, daemon=True)
