@@ -118,6 +118,11 @@ def demo(environment: dict[str, str]) -> None:
         quiet=True,
     )
     print("   " + "\n   ".join(sweep.strip().splitlines()))
+    print("\n4. The model against the plant's own battery (sems-battery backtest)")
+    backtest = meltano(
+        "invoke", "sems-battery", "backtest", "--data", str(output), env=environment, quiet=True
+    )
+    print("   " + "\n   ".join(backtest.strip().splitlines()))
     meltano(
         "invoke",
         "sems-battery",

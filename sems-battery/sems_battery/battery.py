@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sems_battery.errors import ParameterError
+from sems_battery.losses import LossModel
 
 HOURS_PER_MONTH = 730.5
 DEFAULT_C_RATE = 0.5
@@ -24,7 +25,12 @@ class Battery:
     `capacity_kwh` is the usable capacity; `min_soc` is a reserve kept back from it (for
     backup), as a share of it. Power is on the AC side; when it is not given it follows the
     capacity through `c_rate` (kW per kWh), as it does across a maker's product line.
-    Self-discharge acts on the stored energy, also while data is missing.
+
+    `losses` is a measured or generic system after PerMod (`losses.load_system("SG1")`);
+    without it the battery is ideal: the one-way efficiencies hold at any power and it
+    draws nothing at rest. Self-discharge acts on the stored energy, also while data is
+    missing; by default 2% a month for the ideal model and none for a PerMod system, whose
+    measured standby draw already stands for it.
     """
 
     capacity_kwh: float
@@ -34,8 +40,9 @@ class Battery:
     charge_efficiency: float = 0.95
     discharge_efficiency: float = 0.95
     min_soc: float = 0.0
-    self_discharge_per_month: float = 0.02
+    self_discharge_per_month: float | None = None
     initial_soc: float | None = None
+    losses: LossModel | None = None
 
     def __post_init__(self) -> None:
         finite = [
@@ -44,7 +51,7 @@ class Battery:
             self.charge_efficiency,
             self.discharge_efficiency,
             self.min_soc,
-            self.self_discharge_per_month,
+            self.monthly_self_discharge,
         ]
         _require(all(math.isfinite(v) for v in finite), "battery parameters must be numbers")
         _require(
@@ -73,9 +80,9 @@ class Battery:
             f"minimum state of charge must be at least 0 and below 1, got {self.min_soc:g}",
         )
         _require(
-            0 <= self.self_discharge_per_month < 1,
+            0 <= self.monthly_self_discharge < 1,
             f"self-discharge per month must be at least 0 and below 1, got "
-            f"{self.self_discharge_per_month:g}",
+            f"{self.monthly_self_discharge:g}",
         )
         _require(
             self.initial_soc is None or self.min_soc <= self.initial_soc <= 1,
@@ -115,8 +122,36 @@ class Battery:
         return self.c_rate * self.capacity_kwh
 
     @property
+    def monthly_self_discharge(self) -> float:
+        if self.self_discharge_per_month is not None:
+            return self.self_discharge_per_month
+        return 0.02 if self.losses is None else 0.0
+
+    @property
+    def is_ideal(self) -> bool:
+        return self.losses is None
+
+    def efficiencies_at(self, share: float) -> tuple[float, float]:
+        """One-way efficiencies (AC to stored and back) at a share of the rated power."""
+        if self.losses is None:
+            return self.charge_efficiency, self.discharge_efficiency
+        return self.losses.efficiencies_at(share)
+
+    @property
     def round_trip(self) -> float:
-        return self.charge_efficiency * self.discharge_efficiency
+        """AC to AC; for a PerMod system at half its rated power."""
+        charge, discharge = self.efficiencies_at(0.5)
+        return charge * discharge
+
+    @property
+    def model_name(self) -> str:
+        """What every output calls the loss model."""
+        if self.losses is None:
+            return (
+                f"ideal battery ({self.charge_efficiency:.1%} charging x "
+                f"{self.discharge_efficiency:.1%} discharging at any power, no standby draw)"
+            )
+        return self.losses.describe()
 
     @property
     def start_share(self) -> float:
@@ -125,7 +160,7 @@ class Battery:
 
     def retention_per_hour(self) -> float:
         """Log of the share of stored energy that survives one hour."""
-        return math.log1p(-self.self_discharge_per_month) / HOURS_PER_MONTH
+        return math.log1p(-self.monthly_self_discharge) / HOURS_PER_MONTH
 
 
 StrategyName = Literal["self-consumption", "time-of-use"]

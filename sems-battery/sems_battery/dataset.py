@@ -1,15 +1,19 @@
-"""Read one station's power history from the `plant_power` Parquet dataset.
+"""Read one station's power history from the `plant_power` stream the target writes.
 
-`data` may be the target's destination folder (holding `plant_power.parquet` or a Hive
-folder `plant_power/station_id=.../month=.../`), that file or folder itself, or a URI that
-pyarrow understands (`s3://bucket/prefix?endpoint_override=host:port&scheme=http`, ...).
-Only the needed columns are read, and the station and dates are pushed down as filters.
+`data` may be the target's destination folder (holding `plant_power.parquet`, a Hive folder
+`plant_power/station_id=.../month=.../`, or a Delta Lake table `plant_power/` with its
+`_delta_log/`), that file, folder or table itself, or a URI that pyarrow understands
+(`s3://bucket/prefix?endpoint_override=host:port&scheme=http`, ...). The format is told by
+the folder: a `_delta_log/` makes it a Delta table, read through deltalake. Only the needed
+columns are read, and the station and dates are pushed down as filters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pyarrow as pa
@@ -28,49 +32,129 @@ POWER_COLUMNS = (
     "grid_import_w",
     "grid_export_w",
     "battery_power_w",
+    "battery_soc_pct",
 )
+STATIONS = "stations"
 TIME_LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+DELTA_LOG = "_delta_log"
+URI_SCHEMES = {"s3": "s3", "gcs": "gs", "abfs": "abfs", "hdfs": "hdfs"}
 
 
-def _filesystem(data: str | Path) -> tuple[fs.FileSystem, str]:
+@dataclass(frozen=True)
+class Place:
+    """A file, folder or table on a filesystem, and how the user named where it is."""
+
+    filesystem: fs.FileSystem
+    path: str
+    label: str  # what the user gave, for messages
+    options: tuple[tuple[str, str], ...] = ()  # the URI's query (endpoint, region, ...)
+
+    def child(self, name: str) -> Place:
+        return replace(self, path=f"{self.path.rstrip('/')}/{name}")
+
+    def parent(self) -> Place:
+        return replace(self, path=self.path.rstrip("/").rsplit("/", 1)[0])
+
+    def kind(self) -> fs.FileType:
+        return self.filesystem.get_file_info(self.path).type
+
+    @property
+    def is_delta(self) -> bool:
+        return self.child(DELTA_LOG).kind() == fs.FileType.Directory
+
+    def delta_uri(self) -> tuple[str, dict[str, str]]:
+        """The table URI and storage options deltalake needs for this place."""
+        scheme = URI_SCHEMES.get(self.filesystem.type_name)
+        if scheme is None:
+            return self.path, {}
+        query = dict(self.options)
+        storage: dict[str, str] = {}
+        if "endpoint_override" in query:
+            protocol = query.get("scheme", "https")
+            storage["AWS_ENDPOINT_URL"] = f"{protocol}://{query['endpoint_override']}"
+            if protocol == "http":
+                storage["AWS_ALLOW_HTTP"] = "true"
+        for option, name in (
+            ("region", "AWS_REGION"),
+            ("access_key", "AWS_ACCESS_KEY_ID"),
+            ("secret_key", "AWS_SECRET_ACCESS_KEY"),
+        ):
+            if option in query:
+                storage[name] = query[option]
+        return f"{scheme}://{self.path}", storage
+
+
+def _place(data: str | Path) -> Place:
     text = str(data)
     if "://" in text:
         try:
-            return fs.FileSystem.from_uri(text)
+            filesystem, path = fs.FileSystem.from_uri(text)
         except (pa.ArrowInvalid, ValueError, OSError) as error:
-            raise DataError(f"cannot open {text}: {error}") from None
-    return fs.LocalFileSystem(), str(Path(text).expanduser().resolve())
+            raise DataError(f"cannot open {text}: {error}; check the URI and its options") from None
+        query = tuple(parse_qsl(text.partition("?")[2]))
+        return Place(filesystem, path, text, query)
+    return Place(fs.LocalFileSystem(), str(Path(text).expanduser().resolve()), text)
 
 
-def locate(data: str | Path) -> tuple[fs.FileSystem, str]:
-    """The filesystem and path of the plant_power file or folder that `data` points at."""
-    filesystem, path = _filesystem(data)
+def locate(data: str | Path) -> Place:
+    """The plant_power file, folder or table that `data` points at."""
+    place = _place(data)
     try:
-        info = filesystem.get_file_info(path)
+        kind = place.kind()
     except OSError as error:
-        raise DataError(f"cannot reach {data}: {error}") from None
-    if info.type == fs.FileType.NotFound:
-        raise DataError(f"no dataset at {data}: the path does not exist")
-    if info.type == fs.FileType.File:
-        return filesystem, path
-    single = filesystem.get_file_info(f"{path}/{STREAM}.parquet")
-    folder = filesystem.get_file_info(f"{path}/{STREAM}")
+        raise DataError(
+            f"cannot reach {data}: {error}; check the address and the credentials"
+        ) from None
+    if kind == fs.FileType.NotFound:
+        raise DataError(
+            f"no dataset at {data}: the path does not exist; point --data at the folder the "
+            "target writes (holding plant_power)"
+        )
+    if kind == fs.FileType.File or place.is_delta:
+        return place
     found = [
         candidate
-        for candidate in (single, folder)
-        if candidate.type in (fs.FileType.File, fs.FileType.Directory)
+        for candidate in (place.child(f"{STREAM}.parquet"), place.child(STREAM))
+        if candidate.kind() in (fs.FileType.File, fs.FileType.Directory)
     ]
     if len(found) == 2:
         raise DataError(
             f"{data} holds both {STREAM}.parquet and a {STREAM}/ folder; point --data at the "
             "one to use"
         )
-    return filesystem, found[0].path if found else path
+    return found[0] if found else place
 
 
-def open_dataset(data: str | Path) -> ds.Dataset:
-    """The plant_power dataset, with Hive partitions, whatever type they were written as."""
-    filesystem, path = locate(data)
+def _open_delta(place: Place) -> ds.Dataset:
+    try:
+        from deltalake import DeltaTable
+    except ImportError:
+        raise DataError(
+            f"{place.label} is a Delta Lake table; reading it needs the deltalake package: "
+            "pip install 'sems-battery[delta]'"
+        ) from None
+    uri, storage = place.delta_uri()
+    try:
+        return DeltaTable(uri, storage_options=storage or None).to_pyarrow_dataset()
+    except Exception as error:  # deltalake raises its own types and OSError alike
+        raise DataError(
+            f"cannot read the Delta table {place.path}: {error}; check the path and the credentials"
+        ) from None
+
+
+def _open(place: Place) -> ds.Dataset:
+    """The plant_power dataset (Parquet with Hive partitions, whatever type they were written
+    as, or a Delta table)."""
+    data = place.label
+    if place.kind() == fs.FileType.Directory and place.is_delta:
+        dataset = _open_delta(place)
+        if "timestamp" not in dataset.schema.names:
+            raise DataError(
+                f"{data} is not a plant_power table: it has no timestamp column; point --data "
+                "at the target's destination"
+            )
+        return dataset
+    filesystem, path = place.filesystem, place.path
     try:
         dataset = ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")
     except pa.ArrowTypeError:
@@ -81,9 +165,15 @@ def open_dataset(data: str | Path) -> ds.Dataset:
             path, filesystem=filesystem, format="parquet", partitioning=partitioning
         )
     except (pa.ArrowInvalid, OSError) as error:
-        raise DataError(f"{data} is not a readable Parquet dataset: {error}") from None
+        raise DataError(
+            f"{data} is not a readable Parquet dataset ({error}); point --data at the "
+            "target's output"
+        ) from None
     if not dataset.files:
-        raise DataError(f"no Parquet files under {data}: has the pipeline written any data yet?")
+        raise DataError(
+            f"no Parquet files under {data}: run the pipeline first "
+            "(meltano run tap-sems target-parquet-sems)"
+        )
     if "timestamp" not in dataset.schema.names:
         raise DataError(
             f"{data} is not a plant_power dataset: it has no timestamp column "
@@ -140,6 +230,41 @@ def _date_filter(
             moment = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), utc)
             both(ds.field("timestamp") < pa.scalar(moment, pa.timestamp("us", tz="UTC")))
     return expression
+
+
+def _station_facts(plant_power: Place, station: str | None) -> tuple[str, float | None]:
+    """The station's name and battery capacity from the `stations` stream next to
+    plant_power, when the dataset has one (it is optional: an error reading it is no error)."""
+    if station is None:
+        return "", None
+    root = plant_power.parent()
+    for candidate in (root.child(f"{STATIONS}.parquet"), root.child(STATIONS)):
+        try:
+            kind = candidate.kind()
+            if kind == fs.FileType.NotFound:
+                continue
+            if kind == fs.FileType.Directory and candidate.is_delta:
+                table = _open_delta(candidate).to_table()
+            else:
+                table = ds.dataset(
+                    candidate.path,
+                    filesystem=candidate.filesystem,
+                    format="parquet",
+                    partitioning="hive",
+                ).to_table()
+        except (pa.ArrowException, OSError, ValueError, DataError):
+            continue
+        if "station_id" not in table.column_names:
+            continue
+        rows = table.filter(pc.equal(table.column("station_id").cast(pa.string()), station))
+        if rows.num_rows == 0:
+            continue
+        last = rows.slice(rows.num_rows - 1).to_pylist()[0]
+        name = last.get("name") if isinstance(last.get("name"), str) else ""
+        capacity = last.get("battery_capacity_kwh")
+        valid = isinstance(capacity, (int, float)) and capacity > 0
+        return name or "", float(capacity) if valid else None
+    return "", None
 
 
 def station_ids(dataset: ds.Dataset, where: ds.Expression | None = None) -> list[str]:
@@ -211,7 +336,8 @@ def load_history(
     """One station's history between two plant-local dates (both included)."""
     if start is not None and end is not None and end < start:
         raise DataError(f"the end date {end} is before the start date {start}")
-    dataset = open_dataset(data)
+    place = locate(data)
+    dataset = _open(place)
     names = dataset.schema.names
     dates = _date_filter(dataset, start, end)
     if station is None:
@@ -231,12 +357,13 @@ def load_history(
     if table.num_rows == 0:
         if station is not None and station not in station_ids(dataset):
             raise DataError(
-                f"station {station} is not in the dataset; it holds: "
-                + (", ".join(station_ids(dataset)) or "no station ids")
+                f"station {station} is not in the dataset; choose one with --station: "
+                + (", ".join(station_ids(dataset)) or "(it has no station ids)")
             )
         span = f" between {start or 'the start'} and {end or 'the end'}" if start or end else ""
         raise DataError(
             f"the dataset has no power samples{' for station ' + station if station else ''}{span}"
+            + ("; widen --from/--to" if span else "")
         )
     time_us = _timestamps_us(table)
     wall_clock = _wall_clock_us(table, time_us)
@@ -248,6 +375,7 @@ def load_history(
         grid_import_w=_floats(table, "grid_import_w"),
         grid_export_w=_floats(table, "grid_export_w"),
         battery_power_w=_floats(table, "battery_power_w"),
+        battery_soc_pct=_floats(table, "battery_soc_pct"),
         local_us=wall_clock,
         station_id=station or "",
         gap_limit_minutes=gap_limit_minutes,
@@ -255,6 +383,8 @@ def load_history(
         if wall_clock is None
         else "plant clock",
     )
+    name, battery_kwh = _station_facts(place, station)
+    history = replace(history, station_name=name, battery_capacity_kwh=battery_kwh)
     if timezone:
         history = history.in_timezone(timezone)
     return history

@@ -10,6 +10,9 @@ import numpy as np
 
 from sems_battery.errors import ParameterError
 
+PLACEHOLDER_PRICE_PER_KWH = 500.0
+PLACEHOLDER_INSTALLATION = 1000.0
+
 
 @dataclass(frozen=True)
 class Economics:
@@ -17,11 +20,13 @@ class Economics:
 
     Savings in year y (1-based) are those of a battery faded to
     capacity x (1 - fade)^(y-1), grown with energy prices by (1 + growth)^(y-1) and
-    discounted by (1 + rate)^y. The defaults are placeholders to be replaced with a quote.
+    discounted by (1 + rate)^y. Battery prices that are not given are placeholders
+    (`PLACEHOLDER_PRICE_PER_KWH`, `PLACEHOLDER_INSTALLATION`), and every output that uses
+    them says so: replace them with a quote.
     """
 
-    price_per_kwh: float = 500.0
-    installation_cost: float = 1000.0
+    price_per_kwh: float | None = None
+    installation_cost: float | None = None
     lifetime_years: int = 15
     discount_rate: float = 0.03
     capacity_fade_per_year: float = 0.02
@@ -29,8 +34,8 @@ class Economics:
 
     def __post_init__(self) -> None:
         numbers = (
-            self.price_per_kwh,
-            self.installation_cost,
+            self.unit_price,
+            self.fixed_cost,
             self.discount_rate,
             self.capacity_fade_per_year,
             self.price_growth_per_year,
@@ -39,12 +44,12 @@ class Economics:
             raise ParameterError("battery prices and rates must be numbers")
         checks = (
             (
-                self.price_per_kwh >= 0,
-                f"battery price per kWh must be 0 or more, got {self.price_per_kwh:g}",
+                self.unit_price >= 0,
+                f"battery price per kWh must be 0 or more, got {self.unit_price:g}",
             ),
             (
-                self.installation_cost >= 0,
-                f"installation cost must be 0 or more, got {self.installation_cost:g}",
+                self.fixed_cost >= 0,
+                f"installation cost must be 0 or more, got {self.fixed_cost:g}",
             ),
             (
                 isinstance(self.lifetime_years, int) and 1 <= self.lifetime_years <= 50,
@@ -68,11 +73,39 @@ class Economics:
             if not ok:
                 raise ParameterError(message)
 
+    @property
+    def unit_price(self) -> float:
+        """Battery price per usable kWh (the placeholder when not given)."""
+        return PLACEHOLDER_PRICE_PER_KWH if self.price_per_kwh is None else self.price_per_kwh
+
+    @property
+    def fixed_cost(self) -> float:
+        """Installation cost (the placeholder when not given)."""
+        return (
+            PLACEHOLDER_INSTALLATION if self.installation_cost is None else self.installation_cost
+        )
+
+    @property
+    def placeholder_costs(self) -> bool:
+        return self.price_per_kwh is None or self.installation_cost is None
+
+    def describe_costs(self, currency: str) -> str:
+        text = (
+            f"{self.unit_price:,.0f} {currency} per kWh plus {self.fixed_cost:,.0f} {currency} "
+            "installation"
+        )
+        if self.placeholder_costs:
+            text += (
+                " (placeholders, not a quote: pass --price-per-kwh and --installation-cost "
+                "from yours)"
+            )
+        return text
+
     def investment(self, capacity_kwh: float) -> float:
         """Price of the battery and its installation; no battery costs nothing."""
         if capacity_kwh <= 0:
             return 0.0
-        return self.price_per_kwh * capacity_kwh + self.installation_cost
+        return self.unit_price * capacity_kwh + self.fixed_cost
 
     def faded_capacities(self, capacity_kwh: float) -> list[float]:
         """Usable capacity in each year of the lifetime."""

@@ -48,8 +48,6 @@ class Coverage:
     span_hours: float
     covered_hours: float
     gaps: tuple[Gap, ...]
-    rows_used: int
-    rows_unusable: int
 
     @property
     def lost_hours(self) -> float:
@@ -66,13 +64,27 @@ class Coverage:
 
 
 @dataclass(frozen=True, eq=False)
+class Measured:
+    """What the plant's own battery and meter did in each interval (NaN: not measured)."""
+
+    grid_kw: FloatArray  # + export, - import
+    battery_kw: FloatArray  # + discharge, - charge, on the AC side
+    soc: FloatArray  # state of charge at the interval's start, 0..1
+
+    def select(self, keep: np.ndarray) -> Measured:
+        return Measured(self.grid_kw[keep], self.battery_kw[keep], self.soc[keep])
+
+
+@dataclass(frozen=True, eq=False)
 class History:
     """Intervals of one plant, sorted, without duplicates, ready to simulate.
 
     `time_us` is the UTC start of each interval and `local_us` the plant's wall clock at
     that instant (both microseconds since the epoch). `duration_h` is the time the sample
     stands for; `elapsed_h` runs to the next interval and includes any gap, so that
-    self-discharge keeps acting while data is missing.
+    self-discharge keeps acting while data is missing. `measured` holds the plant's own
+    battery and grid readings when it has a battery (for back-tests); `station_name` and
+    `battery_capacity_kwh` come from the station metadata when the dataset has it.
     """
 
     station_id: str
@@ -85,6 +97,18 @@ class History:
     coverage: Coverage
     local_time_source: str = "UTC"
     notes: tuple[str, ...] = field(default=())
+    measured: Measured | None = None
+    station_name: str = ""
+    battery_capacity_kwh: float | None = None
+
+    @property
+    def title(self) -> str:
+        """The plant's name for headings: its name, else its id."""
+        return self.station_name or self.station_id or "the plant"
+
+    @property
+    def has_battery(self) -> bool:
+        return self.measured is not None
 
     def __len__(self) -> int:
         return int(self.time_us.size)
@@ -96,9 +120,6 @@ class History:
     @property
     def load_kwh(self) -> float:
         return float(np.dot(self.load_kw, self.duration_h))
-
-    def local_hour(self) -> IntArray:
-        return (self.local_us // US_PER_HOUR) % 24
 
     def local_weekday(self) -> IntArray:
         """Monday is 0, as in `datetime.weekday()` (1970-01-01 was a Thursday)."""
@@ -165,8 +186,6 @@ class History:
             span_hours=self.coverage.span_hours,
             covered_hours=float(duration.sum()),
             gaps=self.coverage.gaps,
-            rows_used=int(starts.size),
-            rows_unusable=self.coverage.rows_unusable,
         )
         return replace(
             self,
@@ -177,6 +196,7 @@ class History:
             pv_kw=pv,
             load_kw=load,
             coverage=coverage,
+            measured=None,  # a back-test replays the plant's own steps, not averages
         )
 
 
@@ -289,6 +309,7 @@ def build_history(
     grid_import_w: ArrayLike | None = None,
     grid_export_w: ArrayLike | None = None,
     battery_power_w: ArrayLike | None = None,
+    battery_soc_pct: ArrayLike | None = None,
     local_us: ArrayLike | None = None,
     station_id: str = "",
     gap_limit_minutes: float | None = None,
@@ -315,6 +336,7 @@ def build_history(
         "grid": _floats(grid_power_w, size, "grid_power_w"),
         "import": _floats(grid_import_w, size, "grid_import_w"),
         "export": _floats(grid_export_w, size, "grid_export_w"),
+        "soc": _floats(battery_soc_pct, size, "battery_soc_pct"),
     }
     # Sort on time, then on every value, so that duplicates resolve the same way whatever
     # order the files or batches delivered them in.
@@ -329,11 +351,7 @@ def build_history(
 
     split = ~np.isnan(series["import"]) & ~np.isnan(series["export"])
     grid_net_export = np.where(split, series["export"] - series["import"], series["grid"])
-    if (~np.isnan(series["battery"]) & (series["battery"] != 0)).any():
-        notes.append(
-            "The plant already has a battery: its flows are taken out of the baseline, which "
-            "is rebuilt from PV and load as if there were no battery."
-        )
+    has_battery = bool((~np.isnan(series["battery"]) & (series["battery"] != 0)).any())
     if np.isnan(series["load"]).any() and not np.isnan(grid_net_export).all():
         rebuilt = np.isnan(series["load"]) & ~np.isnan(grid_net_export) & ~np.isnan(series["pv"])
         notes.append(
@@ -361,6 +379,15 @@ def build_history(
             "rebuild them from)"
         )
     time_us, wall_clock = time_us[usable], wall_clock[usable]
+    measured = (
+        Measured(
+            grid_kw=grid_net_export[usable] / 1000.0,
+            battery_kw=series["battery"][usable] / 1000.0,
+            soc=series["soc"][usable] / 100.0,
+        )
+        if has_battery
+        else None
+    )
     pv_kw = np.maximum(pv[usable], 0.0) / 1000.0
     load_kw = np.maximum(load[usable], 0.0) / 1000.0
     intervals = _intervals(time_us, gap_limit_minutes)
@@ -377,8 +404,6 @@ def build_history(
         span_hours=float((end_us - time_us[0]) / US_PER_HOUR),
         covered_hours=float(intervals.duration_h.sum()),
         gaps=intervals.gaps,
-        rows_used=int(time_us.size),
-        rows_unusable=rows_unusable,
     )
     if local_time_source is None:
         local_time_source = "UTC" if local_us is None else "plant clock"
@@ -393,4 +418,5 @@ def build_history(
         coverage=coverage,
         local_time_source=local_time_source,
         notes=tuple(notes),
+        measured=measured,
     )

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from sems_battery.advice import MONTH_LABELS, best_size, headline, money, payback_text, percent
+from sems_battery.backtest import Backtest, backtest
 from sems_battery.battery import Battery, Strategy
 from sems_battery.economics import Economics
-from sems_battery.errors import ParameterError
+from sems_battery.errors import DataError, ParameterError
 from sems_battery.history import US_PER_HOUR, FloatArray, History
 from sems_battery.simulation import SimulationResult, SizeResult, SweepResult, simulate, sweep
 from sems_battery.tariff import DEFAULT_TARIFF, Tariff
@@ -31,7 +33,6 @@ COLOURS = {
     "battery": "#66a182",
     "soc": "#7b2cbf",
 }
-MONTH_LABELS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -43,28 +44,11 @@ class Report:
     sweep_csv: Path
     hourly_csv: Path
     recommended: SizeResult | None
-
-
-def _money(value: float | None, currency: str) -> str:
-    return "-" if value is None else f"{value:,.0f} {currency}"
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    headline: tuple[str, ...]  # the recommendation first, as the page opens
 
 
 def _amount(value: float) -> str:
     return f"{value:,.0f}"
-
-
-def _payback(size: SizeResult) -> str:
-    if size.capacity_kwh == 0:
-        return "-"
-    return _years(size.payback_years)
-
-
-def _years(value: float | None) -> str:
-    return "never" if value is None else f"{value:.1f}"
 
 
 def _local_date(local_us: int) -> dt.date:
@@ -327,20 +311,21 @@ def _sweep_rows(result: SweepResult) -> list[list[str]]:
             f"{s.charge_power_kw:g}",
             f"{s.grid_import_kwh:,.0f}",
             f"{s.grid_export_kwh:,.0f}",
-            _percent(s.self_consumption_rate),
-            _percent(s.self_sufficiency_rate),
+            percent(s.self_consumption_rate),
+            percent(s.self_sufficiency_rate),
             f"{s.equivalent_full_cycles:.0f}",
             f"{s.losses_kwh:,.0f}",
             _amount(s.cost_with),
             _amount(s.annual_savings),
-            _payback(s),
+            payback_text(s),
             _amount(s.net_present_value),
         ]
         for s in result.sizes
     ]
 
 
-def _sweep_header(currency: str) -> list[str]:
+def _sweep_header(currency: str, economics: Economics) -> list[str]:
+    placeholder = ", placeholder prices" if economics.placeholder_costs else ""
     return [
         "kWh",
         "kW",
@@ -352,8 +337,8 @@ def _sweep_header(currency: str) -> list[str]:
         "losses kWh/yr",
         f"cost/yr ({currency})",
         f"savings/yr ({currency})",
-        "payback (yr)",
-        f"net present value ({currency})",
+        f"payback (yr{placeholder})",
+        f"net present value ({currency}{placeholder})",
     ]
 
 
@@ -400,12 +385,11 @@ def _assumptions(
     if battery.charge_power_kw is not None or battery.discharge_power_kw is not None:
         power = f"{battery.charge_kw:g} kW charge / {battery.discharge_kw:g} kW discharge"
     items = [
-        f"Battery: usable capacity as listed; power {power}; efficiency "
-        f"{battery.charge_efficiency:.1%} charging x "
-        f"{battery.discharge_efficiency:.1%} discharging "
-        f"(round trip {battery.round_trip:.1%}); reserve {battery.min_soc:.0%}; self-discharge "
-        f"{battery.self_discharge_per_month:.1%} per month; starts at "
-        f"{battery.start_share:.0%}.",
+        f"Battery: usable capacity as listed; power {power}; loss model: {battery.model_name} "
+        f"(round trip {battery.round_trip:.1%}"
+        + (" at half power" if not battery.is_ideal else "")
+        + f"); reserve {battery.min_soc:.0%}; self-discharge "
+        f"{battery.monthly_self_discharge:.1%} per month; starts at {battery.start_share:.0%}.",
         "Tariff: "
         + tariff.describe()
         + (" (the built-in example: pass --tariff with your own prices)" if default_tariff else ""),
@@ -416,8 +400,7 @@ def _assumptions(
             if strategy.name == "time-of-use"
             else " (charge from PV surplus, discharge to cover demand)"
         ),
-        f"Economics: {economics.price_per_kwh:g} {tariff.currency} per kWh plus "
-        f"{economics.installation_cost:g} {tariff.currency} installation; "
+        f"Economics: {economics.describe_costs(tariff.currency)}; "
         f"{economics.lifetime_years} years; discount rate {economics.discount_rate:.1%}; "
         f"capacity fade {economics.capacity_fade_per_year:.1%} per year; energy price growth "
         f"{economics.price_growth_per_year:.1%} per year. Payback is simple: investment / "
@@ -427,35 +410,105 @@ def _assumptions(
     return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
 
 
-def _headline(result: SweepResult, knee: SizeResult | None) -> str:
-    currency = result.tariff.currency
-    baseline = result.sizes[0] if result.sizes[0].capacity_kwh == 0 else None
-    parts = []
-    if knee is not None:
-        before = (
-            f" (from {_percent(baseline.self_sufficiency_rate)} without a battery)"
-            if baseline
+def _loss_model(battery: Battery, import_price: float, currency: str) -> str:
+    """The loss model in plain words, with its parameters and why standby matters."""
+    standby = (
+        "A battery system also draws power when it does nothing: its inverter, its battery "
+        "management and its meter. A few watts sound like nothing, but they run all year: "
+        f"20 W x 8,760 hours = 175 kWh a year, {175.2 * import_price:,.0f} {currency} at "
+        f"{import_price:.2f} {currency}/kWh, a visible share of what a small battery saves."
+    )
+    if battery.losses is None:
+        text = [
+            f"The figures use an ideal battery: {battery.charge_efficiency:.1%} efficient "
+            f"charging and {battery.discharge_efficiency:.1%} discharging at any power, and "
+            "no standby draw. Real systems lose much more at low power (a converter has "
+            "fixed losses) and draw standby power all year, so read these savings as an upper "
+            "bound; --system SG1 uses HTW Berlin's generic measured system instead.",
+            standby,
+        ]
+        return "".join(f"<p>{html.escape(t)}</p>" for t in text)
+    losses = battery.losses
+    text = [
+        f"The figures use the battery system {losses.id} ({losses.name}) in PerMod, the "
+        "performance model of HTW Berlin for PV-battery systems (the model behind its yearly "
+        "Stromspeicher-Inspektion). Charging and discharging each lose a fixed part and a "
+        "part that grows with the power, so a battery that runs at a tenth of its power "
+        f"loses far more (round trip {losses.round_trip_at(0.1):.0%}) than one at half "
+        f"({losses.round_trip_at(0.5):.0%}); below the fixed part it does not run at all.",
+        standby,
+    ]
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in losses.parameters_text())
+    credit = (
+        f"<p class=small>Parameters: {html.escape(losses.source)}."
+        + (
+            " Data: HTW Berlin (PerMod, Stromspeicher-Inspektion), compiled in bslib by "
+            "Forschungszentrum Jülich (IEK-3), licensed CC BY 4.0."
+            if "bslib" in losses.source
             else ""
         )
-        parts.append(
-            f"Diminishing returns set in at about {knee.capacity_kwh:g} kWh: it would save "
-            f"{_money(knee.annual_savings, currency)} a year and cover "
-            f"{_percent(knee.self_sufficiency_rate)} of consumption{before}; payback "
-            f"{_years(knee.payback_years)} years, net present value "
-            f"{_money(knee.net_present_value, currency)}."
+        + "</p>"
+    )
+    return "".join(f"<p>{html.escape(t)}</p>" for t in text) + f"<ul>{items}</ul>" + credit
+
+
+def _backtest_section(result: Backtest, currency: str) -> str:
+    """Measured against simulated for the plant's own battery, as given and calibrated."""
+    installed = result.installed
+    given, calibrated = result.given, result.calibrated
+    rows = []
+    for label, name in (
+        ("grid import (kWh)", "grid_import_kwh"),
+        ("grid export (kWh)", "grid_export_kwh"),
+        ("battery charge (kWh)", "battery_charge_kwh"),
+        ("battery discharge (kWh)", "battery_discharge_kwh"),
+    ):
+        measured = getattr(given, f"measured_{name}")
+        cells = [label, f"{measured:,.0f}"]
+        for comparison in (given, calibrated):
+            value = getattr(comparison, f"simulated_{name}")
+            cells.append(f"{value:,.0f} ({value / measured - 1:+.1%})" if measured else "-")
+        rows.append(cells)
+    if given.soc_rmse is not None and calibrated.soc_rmse is not None:
+        rows.append(
+            [
+                "state of charge error (RMS)",
+                "",
+                f"{100 * given.soc_rmse:.1f} points",
+                f"{100 * calibrated.soc_rmse:.1f} points",
+            ]
         )
-    best = result.best_value
-    if best is None:
-        parts.append(
-            "At the assumed battery price no size repays itself within its lifetime "
-            "(every net present value is negative)."
-        )
-    else:
-        parts.append(
-            f"The highest net present value is at {best.capacity_kwh:g} kWh: "
-            f"{_money(best.net_present_value, currency)}."
-        )
-    return "".join(f"<p class=headline>{html.escape(p)}</p>" for p in parts)
+    intro = (
+        f"The plant already has a battery ({installed.capacity_kwh:.3g} kWh, "
+        f"{installed.capacity_source}; up to {installed.charge_kw:.2f} kW charging and "
+        f"{installed.discharge_kw:.2f} kW discharging; state of charge {installed.min_soc:.0%} "
+        f"to {installed.max_soc:.0%}). Replaying {result.first_day} to {result.last_day} with "
+        "that battery modelled shows how far to trust the model: the closer the simulated "
+        "figures are to the measured ones, the more the sizes above can be believed."
+    )
+    verdict = (
+        f"With {result.base_model}, the simulated grid import is {given.import_error:+.1%} "
+        f"off the measured. Calibrated ({result.calibrated_losses.name}; round trip "
+        f"{result.calibrated_losses.round_trip_at(0.5):.1%} at half power) it is "
+        f"{calibrated.import_error:+.1%}. The calibrated model is in calibrated-system.toml: "
+        "pass it to the sweep with --system calibrated-system.toml; the figures are in "
+        "backtest.json."
+    )
+    header = ["", "measured", "model", "calibrated"]
+    return f"<p>{html.escape(intro)}</p>" + _table(rows, header) + f"<p>{html.escape(verdict)}</p>"
+
+
+def _backtest_files(history: History, battery: Battery, tariff: Tariff, out: Path) -> str:
+    """For a plant with a battery: the back-test section, and its JSON and calibrated model."""
+    if not history.has_battery:
+        return ""
+    try:
+        tested = backtest(history, system=battery.losses, tariff=tariff)
+    except DataError as error:
+        return f"<p>The plant's battery could not be back-tested: {html.escape(str(error))}.</p>"
+    (out / "backtest.json").write_text(tested.json_text(), encoding="utf-8")
+    tested.write_system(out / "calibrated-system.toml")
+    return _backtest_section(tested, tariff.currency)
 
 
 STYLE = """
@@ -465,7 +518,8 @@ table { border-collapse: collapse; font-size: 0.9em; margin: 0.8em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; } tr.marked td { background: #fff3c4; font-weight: bold; }
 img { max-width: 100%; border: 1px solid #eee; } .headline { font-size: 1.1em; }
-.notes li { color: #8a4b00; }
+.notes li, .warning { color: #8a4b00; }
+.recommendation { font-size: 1.25em; font-weight: bold; } .small { font-size: 0.85em; color: #555; }
 """
 
 
@@ -494,7 +548,13 @@ def write_report(
     result = sweep(history, capacities, **options)  # type: ignore[arg-type]
     hourly = sweep(result.history.averaged(60), capacities, **options)  # type: ignore[arg-type]
     knee = result.knee
-    recommended = knee or result.best_value or result.sizes[-1]
+    best = best_size(result)
+    lines = headline(result, default_tariff=default_tariff)
+    recommended = (
+        best
+        if best is not None and best.net_present_value > 0
+        else knee or best or result.sizes[-1]
+    )
     sweep_csv, hourly_csv = out / "sweep.csv", out / "sweep-hourly.csv"
     result.write_csv(sweep_csv)
     hourly.write_csv(hourly_csv)
@@ -515,18 +575,20 @@ def write_report(
     plot_resolution(result, hourly, plots[3])
 
     currency = tariff.currency
+    mean_import_price = float(np.mean(tariff.prices(result.history)[0]))
+    backtest_html = _backtest_files(history, battery, tariff, out)
     marked = result.sizes.index(recommended)
     comparison_rows = [
         [
             f"{five.capacity_kwh:g}",
-            _percent(five.self_sufficiency_rate),
-            _percent(hour.self_sufficiency_rate),
-            _percent(five.self_consumption_rate),
-            _percent(hour.self_consumption_rate),
+            percent(five.self_sufficiency_rate),
+            percent(hour.self_sufficiency_rate),
+            percent(five.self_consumption_rate),
+            percent(hour.self_consumption_rate),
             _amount(five.annual_savings),
             _amount(hour.annual_savings),
-            _payback(five),
-            _payback(hour),
+            payback_text(five),
+            payback_text(hour),
         ]
         for five, hour in zip(result.sizes, hourly.sizes, strict=True)
     ]
@@ -546,27 +608,41 @@ def write_report(
     hourly_pick = hourly.sizes[marked]
     shift = (
         f" At {recommended.capacity_kwh:g} kWh hourly averages put the savings at "
-        f"{_money(hourly_pick.annual_savings, currency)} a year instead of "
-        f"{_money(recommended.annual_savings, currency)} "
+        f"{money(hourly_pick.annual_savings, currency)} a year instead of "
+        f"{money(recommended.annual_savings, currency)} "
         f"({hourly_pick.annual_savings / recommended.annual_savings - 1:+.0%})."
         if recommended.annual_savings > 0
         else ""
     )
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in history.notes)
-    station = html.escape(history.station_id or "the plant")
+    station = html.escape(history.title)
+    station_id = (
+        f"<p class=small>Station {html.escape(history.station_id)}</p>"
+        if history.station_name and history.station_id
+        else ""
+    )
+    opening = f"<p class=recommendation>{html.escape(lines[0])}</p>" + "".join(
+        f"<p class={'warning' if line.startswith('Warning') else 'headline'}>"
+        f"{html.escape(line)}</p>"
+        for line in lines[1:]
+    )
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Would a battery pay off? {station}</title><style>{STYLE}</style></head><body>
-<h1>Would a home battery pay off? Station {station}</h1>
-{_headline(result, knee)}
+<h1>Would a home battery pay off? {station}</h1>
+{station_id}
+{opening}
 <h2>The data</h2>
 {_coverage_text(result.history)}
 {f'<ul class="notes">{notes}</ul>' if notes else ""}
 <h2>Assumptions</h2>
 {_assumptions(battery, tariff, strategy, economics, default_tariff)}
+<h2>The battery model</h2>
+{_loss_model(battery, mean_import_price, currency)}
+{"<h2>Back-test on the plant's own battery</h2>" + backtest_html if backtest_html else ""}
 <h2>Savings and self-sufficiency by size</h2>
 <img src="capacity.png" alt="Annual savings and self-sufficiency against battery capacity">
-{_table(_sweep_rows(result), _sweep_header(currency), marked)}
+{_table(_sweep_rows(result), _sweep_header(currency, economics), marked)}
 <p>All figures per year. Highlighted: the size used in the plots below. The full table, with
 more columns, is in <a href="sweep.csv">sweep.csv</a>
 (hourly: <a href="sweep-hourly.csv">sweep-hourly.csv</a>).</p>
@@ -578,12 +654,12 @@ more columns, is in <a href="sweep.csv">sweep.csv</a>
 <h2>Five-minute data against hourly averages</h2>
 <p>A spreadsheet of hourly values nets out the minutes when the house draws more than the
 panels give and the minutes when it is the other way round. The same history averaged to
-hours gives, without a battery, {_percent(baseline_hour.self_sufficiency_rate)} self-sufficiency
-instead of {_percent(baseline_five.self_sufficiency_rate)}.{html.escape(shift)}</p>
+hours gives, without a battery, {percent(baseline_hour.self_sufficiency_rate)} self-sufficiency
+instead of {percent(baseline_five.self_sufficiency_rate)}.{html.escape(shift)}</p>
 <img src="resolution.png" alt="Savings and self-sufficiency at 5-minute and hourly resolution">
 {_table(comparison_rows, comparison_header, marked)}
 </body></html>
 """
     html_path = out / "report.html"
     html_path.write_text(body, encoding="utf-8")
-    return Report(html_path, tuple(plots), sweep_csv, hourly_csv, recommended)
+    return Report(html_path, tuple(plots), sweep_csv, hourly_csv, recommended, tuple(lines))

@@ -10,7 +10,7 @@ import csv
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +62,12 @@ class SizeResult:
     grid_charge_kwh: float
     battery_discharge_kwh: float
     conversion_losses_kwh: float
+    standby_kwh: float
     self_discharge_kwh: float
 
     @property
     def losses_kwh(self) -> float:
-        return self.conversion_losses_kwh + self.self_discharge_kwh
+        return self.conversion_losses_kwh + self.standby_kwh + self.self_discharge_kwh
 
     def as_record(self) -> dict[str, Any]:
         """Plain values for JSON/CSV: the documented fields first, then the rest."""
@@ -87,6 +88,9 @@ class Flows:
     charge_from_pv: FloatArray
     charge_from_grid: FloatArray
     discharge: FloatArray
+    standby_ac: FloatArray  # the system's own draw on the AC side, peripherals included
+    standby_dc: FloatArray  # ... and from the cells
+    conversion_loss: FloatArray
     self_discharge: FloatArray
     stored_end: FloatArray
     stored_start: float
@@ -101,11 +105,19 @@ class Inputs:
     """Everything one history x tariff x technology x strategy shares across sizes."""
 
     history: History
-    import_price: FloatArray
-    export_price: FloatArray
-    retention: FloatArray
-    grid_need: FloatArray
-    export_limit_kw: float
+    series: kernel.Series
+
+    @property
+    def import_price(self) -> FloatArray:
+        return self.series.import_price
+
+    @property
+    def export_price(self) -> FloatArray:
+        return self.series.export_price
+
+    @property
+    def export_limit_kw(self) -> float:
+        return self.series.export_limit_kw
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,17 +159,11 @@ class SweepResult:
             index = knee_index(capacities, [size.self_sufficiency_rate for size in self.sizes])
         return None if index is None else self.sizes[index]
 
-    @property
-    def best_value(self) -> SizeResult | None:
-        """The size with the highest net present value, if any size has a positive one."""
-        batteries = [size for size in self.sizes if size.capacity_kwh > 0]
-        if not batteries:
-            return None
-        best = max(batteries, key=lambda size: size.net_present_value)
-        return best if best.net_present_value > 0 else None
-
     def records(self) -> list[dict[str, Any]]:
-        return [size.as_record() for size in self.sizes]
+        """One record a size, each naming the loss model (JSON and CSV say which was used)."""
+        return [
+            {**size.as_record(), "battery_model": self.battery.model_name} for size in self.sizes
+        ]
 
     def json_text(self) -> str:
         return json.dumps([_json_safe(record) for record in self.records()], indent=2) + "\n"
@@ -185,12 +191,18 @@ def prepare(
     tariff: Tariff,
     battery: Battery,
     strategy: Strategy,
+    measured_soc: FloatArray | None = None,
 ) -> Inputs:
-    """Prices, self-discharge and grid-charging needs for every interval."""
+    """Prices, self-discharge and grid-charging needs for every interval.
+
+    `measured_soc` (a share per interval, NaN where unknown) makes the kernel sum the
+    simulated state of charge's error against it, for back-tests.
+    """
     if tariff.timezone and history.local_time_source != f"time zone {tariff.timezone}":
         history = history.in_timezone(tariff.timezone)
     import_price, export_price = tariff.prices(history)
     retention = np.exp(battery.retention_per_hour() * history.elapsed_h)
+    measured_soc = np.empty(0) if measured_soc is None else measured_soc
     grid_need = np.zeros(len(history))
     if strategy.name == "time-of-use":
         threshold = strategy.grid_charge_below
@@ -205,7 +217,18 @@ def prepare(
             horizon_hours=strategy.lookahead_hours,
         )
     limit = math.inf if tariff.export_limit_kw is None else tariff.export_limit_kw
-    return Inputs(history, import_price, export_price, retention, grid_need, limit)
+    series = kernel.Series(
+        pv_kw=history.pv_kw,
+        load_kw=history.load_kw,
+        duration_h=history.duration_h,
+        retention=retention,
+        import_price=np.ascontiguousarray(import_price, dtype=np.float64),
+        export_price=np.ascontiguousarray(export_price, dtype=np.float64),
+        grid_need_kwh=grid_need,
+        measured_soc=np.ascontiguousarray(measured_soc, dtype=np.float64),
+        export_limit_kw=float(limit),
+    )
+    return Inputs(history, series)
 
 
 def baseline_flows(history: History, export_limit_kw: float = math.inf) -> Flows:
@@ -218,40 +241,58 @@ def baseline_flows(history: History, export_limit_kw: float = math.inf) -> Flows
         grid_import=np.maximum(-net, 0.0),
         grid_export=exported,
         curtailed=surplus - exported,
-        charge_from_pv=zeros,
-        charge_from_grid=zeros,
-        discharge=zeros,
-        self_discharge=zeros,
-        stored_end=zeros,
+        **dict.fromkeys(kernel.TRACE_ROWS[3:], zeros),
         stored_start=0.0,
     )
 
 
-def _kernel_arguments(inputs: Inputs, battery: Battery) -> dict[str, Any]:
-    return {
-        "pv_kw": inputs.history.pv_kw,
-        "load_kw": inputs.history.load_kw,
-        "duration_h": inputs.history.duration_h,
-        "retention": inputs.retention,
-        "import_price": inputs.import_price,
-        "export_price": inputs.export_price,
-        "grid_need_kwh": inputs.grid_need,
-        "export_limit_kw": inputs.export_limit_kw,
-        "eta_charge": battery.charge_efficiency,
-        "eta_discharge": battery.discharge_efficiency,
-        "floor_share": battery.min_soc,
-        "start_share": battery.start_share,
-    }
+def battery_row(battery: Battery) -> FloatArray:
+    """One battery as the kernel reads it (columns: `kernel.CAPACITY`, ...).
+
+    PerMod's loss curves are in W at the system's rated power; here they become kW at this
+    battery's power (the generic SG1 is defined per kW, and a measured system's curves are
+    assumed to scale the same way). An ideal battery is a linear loss and lossless cells.
+    """
+    row = np.zeros(kernel.PARAMETERS)
+    charge_kw, discharge_kw = battery.charge_kw, battery.discharge_kw
+    row[kernel.CAPACITY] = battery.capacity_kwh
+    row[kernel.CHARGE_KW] = charge_kw
+    row[kernel.DISCHARGE_KW] = discharge_kw
+    row[kernel.FLOOR_KWH] = battery.min_soc * battery.capacity_kwh
+    row[kernel.START_KWH] = battery.start_share * battery.capacity_kwh
+    row[kernel.LOOKAHEAD_DISCHARGE_EFFICIENCY] = battery.efficiencies_at(0.5)[1]
+    losses = battery.losses
+    if losses is None:
+        row[kernel.CHARGE_B] = (1.0 - battery.charge_efficiency) * charge_kw
+        row[kernel.DISCHARGE_B] = (1.0 / battery.discharge_efficiency - 1.0) * discharge_kw
+        row[kernel.CELL_EFFICIENCY] = 1.0
+        row[kernel.HYSTERESIS_SOC] = 1.0
+        return row
+    charge_scale = charge_kw / losses.rated_charge_w  # W at rated power -> kW at this power
+    discharge_scale = discharge_kw / losses.rated_discharge_w
+    for column, value in (
+        (kernel.CHARGE_A, losses.charge_loss.a * charge_scale),
+        (kernel.CHARGE_B, losses.charge_loss.b * charge_scale),
+        (kernel.CHARGE_C, losses.charge_loss.c * charge_scale),
+        (kernel.DISCHARGE_A, losses.discharge_loss.a * discharge_scale),
+        (kernel.DISCHARGE_B, losses.discharge_loss.b * discharge_scale),
+        (kernel.DISCHARGE_C, losses.discharge_loss.c * discharge_scale),
+        (kernel.CELL_EFFICIENCY, math.sqrt(losses.battery_efficiency)),
+        (kernel.CHARGE_DEVIATION_KW, losses.charge_deviation_w / 1000),
+        (kernel.DISCHARGE_DEVIATION_KW, losses.discharge_deviation_w / 1000),
+        (kernel.STANDBY_CHARGED_AC_KW, losses.standby_charged_ac_w / 1000),
+        (kernel.STANDBY_CHARGED_DC_KW, losses.standby_charged_dc_w / 1000),
+        (kernel.STANDBY_DISCHARGED_AC_KW, losses.standby_discharged_ac_w / 1000),
+        (kernel.STANDBY_DISCHARGED_DC_KW, losses.standby_discharged_dc_w / 1000),
+        (kernel.PERIPHERAL_KW, losses.peripheral_ac_w / 1000),
+        (kernel.HYSTERESIS_SOC, losses.hysteresis_soc),
+    ):
+        row[column] = value
+    return row
 
 
 def _totals(inputs: Inputs, batteries: Sequence[Battery]) -> FloatArray:
-    template = batteries[0]
-    return kernel.battery_totals(
-        capacities_kwh=np.array([b.capacity_kwh for b in batteries]),
-        charge_kw=np.array([b.charge_kw for b in batteries]),
-        discharge_kw=np.array([b.discharge_kw for b in batteries]),
-        **_kernel_arguments(inputs, template),
-    )
+    return kernel.battery_totals(inputs.series, np.array([battery_row(b) for b in batteries]))
 
 
 def _cost(totals: FloatArray, tariff: Tariff, factor: float) -> float:
@@ -276,15 +317,12 @@ def _size_result(
     grid_export = totals[kernel.EXPORT] * factor
     curtailed = totals[kernel.CURTAILED] * factor
     discharge = totals[kernel.DISCHARGE] * factor
+    cell_out = totals[kernel.CELL_DISCHARGE] * factor
     cost_without = _cost(baseline_totals, tariff, factor)
     cost_with = _cost(totals, tariff, factor)
     savings = cost_without - cost_with
     investment = economics.investment(battery.capacity_kwh)
-    cycles = (
-        discharge / battery.discharge_efficiency / battery.capacity_kwh
-        if battery.capacity_kwh > 0
-        else 0.0
-    )
+    cycles = cell_out / battery.capacity_kwh if battery.capacity_kwh > 0 else 0.0
     return SizeResult(
         capacity_kwh=battery.capacity_kwh,
         grid_import_kwh=float(grid_import),
@@ -307,6 +345,7 @@ def _size_result(
         grid_charge_kwh=float(totals[kernel.CHARGE_GRID] * factor),
         battery_discharge_kwh=float(discharge),
         conversion_losses_kwh=float(totals[kernel.CONVERSION_LOSS] * factor),
+        standby_kwh=float((totals[kernel.STANDBY_AC] + totals[kernel.STANDBY_DC]) * factor),
         self_discharge_kwh=float(totals[kernel.SELF_DISCHARGE] * factor),
     )
 
@@ -385,18 +424,14 @@ def simulate(
     strategy = strategy or Strategy()
     economics = economics or Economics()
     inputs = prepare(history, tariff, battery, strategy)
-    totals, trace = kernel.battery_trace(
-        capacity_kwh=battery.capacity_kwh,
-        charge_kw=battery.charge_kw,
-        discharge_kw=battery.discharge_kw,
-        **_kernel_arguments(inputs, battery),
-    )
-    fixed_power = {
-        "charge_power_kw": battery.charge_kw,
-        "discharge_power_kw": battery.discharge_kw,
-    }
+    totals, trace = kernel.battery_trace(inputs.series, battery_row(battery))
     faded = [
-        Battery(**{**asdict(battery), "capacity_kwh": capacity, **fixed_power})
+        replace(
+            battery,
+            capacity_kwh=capacity,
+            charge_power_kw=battery.charge_kw,
+            discharge_power_kw=battery.discharge_kw,
+        )
         for capacity in economics.faded_capacities(battery.capacity_kwh)
     ]
     lifetime = _totals(inputs, [battery.sized(0.0), *faded])
@@ -416,23 +451,7 @@ def simulate(
         net_present_value=economics.net_present_value(battery.capacity_kwh, lambda c: yearly[c]),
     )
     flows = Flows(
-        **{
-            name: trace[row]
-            for name, row in zip(
-                (
-                    "grid_import",
-                    "grid_export",
-                    "curtailed",
-                    "charge_from_pv",
-                    "charge_from_grid",
-                    "discharge",
-                    "self_discharge",
-                    "stored_end",
-                ),
-                range(kernel.TRACE_SIZE),
-                strict=True,
-            )
-        },
+        **dict(zip(kernel.TRACE_ROWS, trace, strict=True)),
         stored_start=float(totals[kernel.STORED_START]),
     )
     return SimulationResult(

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sems_battery.battery import Battery
 from sems_battery.history import US_PER_MINUTE, FloatArray, History, build_history, utc_offset_us
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -184,3 +185,36 @@ def plant_power_table(
             "extra": pa.array([json.dumps({})] * count, pa.string()),
         }
     )
+
+
+def with_battery(table: pa.Table, battery: Battery, *, soc_decimals: int = 0) -> pa.Table:
+    """`table` as measured by a plant whose battery is `battery` (known losses).
+
+    The battery runs on the table's PV and load (self-consumption); the battery series is
+    its AC charge and discharge, the grid series carries its standby draw too, and the
+    state of charge is rounded as portals round it.
+    """
+    from sems_battery.simulation import simulate
+
+    history = build_history(
+        table.column("timestamp").cast(pa.int64()).to_numpy(),
+        pv_w=table.column("pv_power_w").to_numpy(),
+        load_w=table.column("load_power_w").to_numpy(),
+    )
+    flows = simulate(history, battery).flows
+    hours = history.duration_h
+    battery_w = (flows.discharge - flows.charge) / hours * 1000
+    grid_w = (flows.grid_export - flows.grid_import) / hours * 1000
+    soc = np.round(
+        np.r_[flows.stored_start, flows.stored_end[:-1]] / battery.capacity_kwh * 100, soc_decimals
+    )
+    columns = {
+        "grid_power_w": pa.array(grid_w),
+        "grid_import_w": pa.array(np.maximum(-grid_w, 0.0)),
+        "grid_export_w": pa.array(np.maximum(grid_w, 0.0)),
+        "battery_power_w": pa.array(battery_w),
+        "battery_soc_pct": pa.array(soc),
+    }
+    for name, values in columns.items():
+        table = table.set_column(table.schema.get_field_index(name), name, values)
+    return table

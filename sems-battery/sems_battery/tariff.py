@@ -38,7 +38,7 @@ MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "o
 DAY_GROUPS = {"weekdays": range(5), "weekend": range(5, 7), "all": range(7)}
 TOP_LEVEL_KEYS = {"name", "currency", "timezone", "monthly_fee", "export_limit_kw"}
 PRICE_KEYS = {"price", "periods", "csv", "time_column", "price_column", "scale", "adder"}
-PRICE_KEYS |= {"timezone"}
+PRICE_KEYS |= {"timezone", "repeat"}
 PERIOD_KEYS = {"name", "price", "hours", "days", "months"}
 
 
@@ -53,27 +53,64 @@ class Period:
     slots: frozenset[int] = frozenset(range(SLOTS_PER_DAY))
 
 
+REPEATS = {"week": 7 * 24 * US_PER_HOUR, "year": 52 * 7 * 24 * US_PER_HOUR}
+
+
 @dataclass(frozen=True, eq=False)
 class PriceSeries:
-    """Prices that each hold from their start until the next one (market prices)."""
+    """Prices that each hold from their start until the next one (market prices).
+
+    Rows may come at any step, and the step may change within a file (the EU day-ahead
+    market went from hours to quarter hours in October 2025). The last row holds for the
+    step before it. With `repeat` ("week" or "year" = 52 weeks, so weekdays stay
+    weekdays), times outside the file take the price of the same moment a whole number
+    of periods away: a typical week or year serves any history.
+    """
 
     start_us: IntArray
     price: FloatArray
     source: str
+    wall_us: IntArray  # each row's wall clock, as written in the file (for repeating)
+    repeat: str | None = None
 
-    def at(self, time_us: IntArray) -> FloatArray:
+    @property
+    def end_us(self) -> int:
+        step = int(self.start_us[-1] - self.start_us[-2]) if self.start_us.size > 1 else US_PER_HOUR
+        return int(self.start_us[-1]) + step
+
+    @property
+    def resolution(self) -> str:
+        """'15-minute', 'hourly', or both when the step changes within the file."""
+        steps = sorted({int(step) for step in np.diff(self.start_us)} or {US_PER_HOUR})
+        names = [
+            "hourly" if step == US_PER_HOUR else f"{step / US_PER_SLOT * 15:g}-minute"
+            for step in steps
+            if step <= US_PER_HOUR
+        ]
+        return " and ".join(names) or "market"
+
+    def at(self, time_us: IntArray, local_us: IntArray) -> FloatArray:
+        """Prices at these moments; a repeat matches the wall clock (`local_us`), so that
+        a winter week's evening peak stays in the evening in summer too."""
+        first = int(self.start_us[0])
         index = np.searchsorted(self.start_us, time_us, side="right") - 1
-        step = int(np.median(np.diff(self.start_us))) if self.start_us.size > 1 else US_PER_HOUR
-        before = index < 0
-        after = time_us >= self.start_us[-1] + step
-        if before.any() or after.any():
-            missing = time_us[before | after]
-            first = _format_us(int(missing[0]))
+        outside = (index < 0) | (time_us >= self.end_us)
+        if self.repeat is not None and outside.any():
+            period = REPEATS[self.repeat]
+            wall_first = int(self.wall_us[0])
+            wall = wall_first + (local_us[outside] - wall_first) % period
+            order = np.argsort(self.wall_us, kind="stable")
+            found = np.searchsorted(self.wall_us[order], wall, side="right") - 1
+            index[outside] = order[np.maximum(found, 0)]
+            outside[:] = False
+        missing = time_us[outside]
+        if missing.size:
             raise ParameterError(
-                f"the price file {self.source} covers {_format_us(int(self.start_us[0]))} to "
-                f"{_format_us(int(self.start_us[-1]) + step)} but the history needs prices "
-                f"from {first} too ({missing.size} intervals without a price); extend the "
-                "file or narrow --from/--to"
+                f"the price file {self.source} covers {_format_us(first)} to "
+                f"{_format_us(self.end_us)} but the history needs prices "
+                f"from {_format_us(int(missing[0]))} too ({missing.size} intervals without a "
+                'price); extend the file, narrow --from/--to, or set repeat = "year" (or '
+                '"week") to repeat a typical period'
             )
         return self.price[index]
 
@@ -107,7 +144,7 @@ class PriceSchedule:
 
     def prices(self, history: History) -> FloatArray:
         if self.series is not None:
-            return self.series.at(history.time_us)
+            return self.series.at(history.time_us, history.local_us)
         if not self.periods:
             assert self.default is not None
             return np.full(len(history), self.default)
@@ -117,7 +154,8 @@ class PriceSchedule:
 
     def describe(self, currency: str) -> str:
         if self.series is not None:
-            return f"hourly/market prices from {self.series.source}"
+            repeated = f", repeated every {self.series.repeat}" if self.series.repeat else ""
+            return f"{self.series.resolution} prices from {self.series.source}{repeated}"
         if not self.periods:
             return f"{self.default:g} {currency}/kWh"
         parts = [f"{p.name or 'period'} {p.price:g}" for p in self.periods]
@@ -141,6 +179,9 @@ class Tariff:
     export_limit_kw: float | None = None
     timezone: str | None = None
     name: str = ""
+
+    def __post_init__(self) -> None:
+        _refuse_implausible(self)
 
     @classmethod
     def flat(
@@ -167,6 +208,30 @@ class Tariff:
     def prices(self, history: History) -> tuple[FloatArray, FloatArray]:
         return self.import_price.prices(history), self.export_price.prices(history)
 
+    def warnings(self, import_price: FloatArray, export_price: FloatArray) -> list[str]:
+        """Prices that can be meant but change the answer, in plain words (for headlines)."""
+        found = []
+        if export_price.min() < 0:
+            found.append(
+                f"The feed-in price is negative ({export_price.min():g} {self.currency}/kWh at "
+                "times): you pay for exporting, so part of the savings is avoiding that charge. "
+                "Check that this is meant."
+            )
+        if float(np.mean(export_price)) > float(np.mean(import_price)):
+            found.append(
+                f"Feed-in pays more than import on average ({np.mean(export_price):.3g} against "
+                f"{np.mean(import_price):.3g} {self.currency}/kWh): storing energy then costs "
+                "money instead of saving it. Check the prices."
+            )
+        negative = import_price < 0
+        if negative.any():
+            found.append(
+                f"The import price goes below zero in {negative.mean():.1%} of the intervals "
+                "(market prices can): the battery is assumed to import then as the house "
+                "needs, no more."
+            )
+        return found
+
     def describe(self) -> str:
         text = (
             f"import {self.import_price.describe(self.currency)}; "
@@ -177,6 +242,40 @@ class Tariff:
         if self.monthly_fee:
             text += f"; fixed fee {self.monthly_fee:g} {self.currency}/month"
         return text
+
+
+# Above these prices per kWh the number was almost certainly written in cents (or the
+# currency is wrong). Currencies not listed are not checked.
+IMPLAUSIBLE_PRICE = {"EUR": 3.0, "USD": 3.0, "GBP": 3.0, "CHF": 3.0, "AUD": 4.0, "CAD": 4.0}
+IMPLAUSIBLE_PRICE |= {"NZD": 4.0, "SEK": 30.0, "NOK": 30.0, "DKK": 20.0, "PLN": 10.0}
+
+
+def _fixed_prices(schedule: PriceSchedule) -> list[float]:
+    return ([] if schedule.default is None else [schedule.default]) + [
+        period.price for period in schedule.periods
+    ]
+
+
+def _refuse_implausible(tariff: Tariff) -> None:
+    """Prices that cannot be meant: cents written as whole units, free or paid-for import."""
+    limit = IMPLAUSIBLE_PRICE.get(tariff.currency.upper())
+    for side, schedule in (("import", tariff.import_price), ("feed-in", tariff.export_price)):
+        prices = _fixed_prices(schedule)
+        if schedule.series is not None:
+            prices.append(float(np.median(schedule.series.price)))
+        worst = max(prices, key=abs)
+        if limit is not None and abs(worst) > limit:
+            raise ParameterError(
+                f"the {side} price {worst:g} {tariff.currency}/kWh looks like cents: prices are "
+                f"per kWh in {tariff.currency}, e.g. 0.32 for 32 cents (for a price file, set "
+                "scale, e.g. 0.001 for prices per MWh)"
+            )
+    default = tariff.import_price.default
+    if tariff.import_price.series is None and default is not None and default <= 0:
+        raise ParameterError(
+            f"an import price of {default:g} {tariff.currency}/kWh cannot be meant: every kWh "
+            "from the grid would earn money; write the price per kWh you pay, e.g. 0.32"
+        )
 
 
 def _format_us(time_us: int) -> str:
@@ -303,7 +402,8 @@ def _parse_period(table: object, where: str) -> Period:
     )
 
 
-def _parse_time(text: str, zone: dt.tzinfo | None, where: str) -> int:
+def _parse_time(text: str, zone: dt.tzinfo | None, where: str) -> tuple[int, int]:
+    """The moment (µs since the epoch, UTC) and its wall clock (µs, as if UTC)."""
     try:
         moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -315,9 +415,10 @@ def _parse_time(text: str, zone: dt.tzinfo | None, where: str) -> int:
                 "2025-01-01T00:00:00+01:00, or set `timezone` for the price file"
             )
         moment = moment.replace(tzinfo=zone)
-    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(
-        microseconds=1
-    )
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    utc = (moment - epoch) // dt.timedelta(microseconds=1)
+    offset = moment.utcoffset() or dt.timedelta(0)
+    return utc, utc + offset // dt.timedelta(microseconds=1)
 
 
 def _zone(name: object, where: str) -> ZoneInfo:
@@ -335,6 +436,7 @@ def read_price_csv(
     scale: float = 1.0,
     adder: float = 0.0,
     timezone: str | None = None,
+    repeat: str | None = None,
 ) -> PriceSeries:
     """A CSV with a header: a start time per row and a price (hourly or finer)."""
     zone = None if timezone is None else _zone(timezone, f"{path.name} timezone")
@@ -352,6 +454,7 @@ def read_price_csv(
     time_index = header.index(time_column) if time_column else 0
     price_index = header.index(price_column) if price_column else 1
     starts: list[int] = []
+    walls: list[int] = []
     prices: list[float] = []
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -361,7 +464,9 @@ def read_price_csv(
             raise ParameterError(
                 f"{where}: expected at least {max(time_index, price_index) + 1} columns"
             )
-        starts.append(_parse_time(row[time_index], zone, where))
+        start, wall = _parse_time(row[time_index], zone, where)
+        starts.append(start)
+        walls.append(wall)
         try:
             prices.append(float(row[price_index]) * scale + adder)
         except ValueError:
@@ -370,7 +475,25 @@ def read_price_csv(
     if np.any(np.diff(start_us) <= 0):
         bad = int(np.flatnonzero(np.diff(start_us) <= 0)[0]) + 3
         raise ParameterError(f"{path.name} line {bad}: times must increase from row to row")
-    return PriceSeries(start_us=start_us, price=np.asarray(prices), source=path.name)
+    series = PriceSeries(
+        start_us=start_us,
+        price=np.asarray(prices),
+        source=path.name,
+        wall_us=np.asarray(walls, dtype=np.int64),
+        repeat=repeat,
+    )
+    if repeat is not None and series.end_us - int(start_us[0]) < REPEATS[repeat]:
+        raise ParameterError(
+            f"{path.name} covers {(series.end_us - int(start_us[0])) / (24 * US_PER_HOUR):g} "
+            f"days, less than the {repeat} it is to repeat"
+        )
+    return series
+
+
+def _repeat(value: object, where: str) -> str | None:
+    if value is None or value in REPEATS:
+        return None if value is None else str(value)
+    raise ParameterError(f'{where} must be "week" or "year", got {value!r}')
 
 
 def _parse_schedule(value: object, where: str, base_dir: Path) -> PriceSchedule:
@@ -389,6 +512,7 @@ def _parse_schedule(value: object, where: str, base_dir: Path) -> PriceSchedule:
                 scale=_price(value.get("scale", 1.0), f"[{where}] scale"),
                 adder=_price(value.get("adder", 0.0), f"[{where}] adder"),
                 timezone=value.get("timezone"),
+                repeat=_repeat(value.get("repeat"), f"[{where}] repeat"),
             )
         )
     periods_value = value.get("periods", [])

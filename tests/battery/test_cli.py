@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sems_battery import load_tariff, sweep
+from sems_battery import Battery, load_tariff, sweep
 from sems_battery.cli import main
 from sems_battery.dataset import load_history
+from sems_battery.losses import load_system
 
 JSON_FIELDS = {
     "capacity_kwh",
@@ -89,17 +90,21 @@ def test_sweep_writes_the_documented_json(
     assert [r["capacity_kwh"] for r in records] == [0, 2.5, 5, 7.5, 10, 15, 20]
     assert all(set(r) >= JSON_FIELDS for r in records)
     assert records[0]["annual_savings"] == 0 and records[0]["payback_years"] == 0
-    # The command is a shell over the API: the same numbers come out of sweep().
+    # The command is a shell over the API: the same numbers come out of sweep(), with
+    # HTW Berlin's generic system SG1 unless told otherwise.
     expected = sweep(
         load_history(dataset, timezone="Europe/Berlin"),
         [0, 2.5, 5, 7.5, 10, 15, 20],
+        battery=Battery(0.0, losses=load_system("SG1")),
         tariff=load_tariff(tariff_file),
     ).records()
     assert records == json.loads(json.dumps(expected))
     for record in records:
         assert f"{record['capacity_kwh']:>6g}" in stdout
     assert "figures per year" in stdout
-    assert "diminishing returns beyond about" in stdout
+    assert "Battery model: PerMod SG1: generic AC-coupled system" in stdout
+    assert "For context: more capacity buys clearly less beyond about" in stdout
+    assert stdout.startswith("Recommendation: ")
 
 
 def test_console_script_prints_json_to_stdout(dataset: Path) -> None:
@@ -115,7 +120,7 @@ def test_console_script_prints_json_to_stdout(dataset: Path) -> None:
     assert done.returncode == 0, done.stderr
     records = json.loads(done.stdout)
     assert [r["capacity_kwh"] for r in records] == [0, 5]
-    assert "no --tariff given" in done.stderr  # costs used the example tariff, and it says so
+    assert "Energy prices are the built-in example" in done.stderr  # and it says so
     assert "kWh" in done.stderr  # the table went to stderr, out of the JSON's way
 
 
@@ -173,7 +178,8 @@ def test_report_writes_html_plots_and_csv(
     assert len(hourly_rows) == len(rows)
     assert rows[0]["self_sufficiency_rate"] != hourly_rows[0]["self_sufficiency_rate"]
     assert "Five-minute data against hourly averages" in page
-    assert "Diminishing returns set in at about" in page
+    assert "For context: more capacity buys clearly less beyond about" in page
+    assert stdout.startswith("Recommendation: ")  # the terminal opens as the page does
     assert "The history covers a full year" in page
     assert "time zone Europe/Berlin" in page
 

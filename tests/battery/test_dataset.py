@@ -131,7 +131,9 @@ def test_unknown_station_and_empty_selection_are_explained(
     quarter: pa.Table, tmp_path: Path, dataset_writer: Writers
 ) -> None:
     dataset_writer["single"](quarter, tmp_path)
-    with pytest.raises(DataError, match=f"station nope is not in the dataset; it holds: {STATION}"):
+    with pytest.raises(
+        DataError, match=f"station nope is not in the dataset; choose one with --station: {STATION}"
+    ):
         load_history(tmp_path, station="nope")
     with pytest.raises(DataError, match=r"no power samples for station .* between 2030-01-01"):
         load_history(tmp_path, station=STATION, start=dt.date(2030, 1, 1))

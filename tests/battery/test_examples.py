@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sems_battery import ParameterError, load_tariff
+from sems_battery import ParameterError, load_tariff, sweep
+from sems_battery.history import History
 from sems_battery.tariff import parse_tariff
 
 if sys.version_info >= (3, 11):
@@ -45,3 +46,11 @@ def test_readme_tariff_snippets_parse() -> None:
                 parse_tariff(document)
         else:
             parse_tariff(document)
+
+
+def test_the_dynamic_example_serves_any_history(year_history: History) -> None:
+    tariff = load_tariff(PACKAGE / "examples" / "dynamic.toml")
+    assert "15-minute prices from prices-example.csv, repeated every week" in tariff.describe()
+    result = sweep(year_history, [0, 5], tariff=tariff)  # 2023: years before the example week
+    assert result.sizes[1].annual_savings > 0
+    assert result.records()[0]["battery_model"].startswith("ideal battery")

@@ -19,6 +19,7 @@ from sems_battery import (
     sweep,
 )
 from sems_battery.history import History
+from sems_battery.losses import load_system
 from sems_battery.simulation import SimulationResult, baseline_flows
 from sems_battery.tariff import parse_tariff
 
@@ -39,22 +40,33 @@ def scaled(history: History, factor: float) -> History:
 
 
 def assert_energy_is_conserved(run: SimulationResult) -> None:
-    """PV + import + discharge = load + export + curtailed + charge, in every interval."""
+    """PV + import + discharge = load + export + curtailed + charge + standby, every interval."""
     history, flows = run.inputs.history, run.flows
     supply = history.pv_kw * history.duration_h + flows.grid_import + flows.discharge
     demand = (
-        history.load_kw * history.duration_h + flows.grid_export + flows.curtailed + flows.charge
+        history.load_kw * history.duration_h
+        + flows.grid_export
+        + flows.curtailed
+        + flows.charge
+        + flows.standby_ac
     )
     assert np.abs(supply - demand).max() < 1e-9
     # Inside the battery: what went in, minus losses, is what it holds.
-    battery = run.battery
     before = np.r_[flows.stored_start, flows.stored_end[:-1]]
     expected = (
         before
-        + flows.charge * battery.charge_efficiency
-        - flows.discharge / battery.discharge_efficiency
-    ) - flows.self_discharge
+        + flows.charge
+        - flows.discharge
+        - flows.conversion_loss
+        - flows.standby_dc
+        - flows.self_discharge
+    )
     assert np.abs(expected - flows.stored_end).max() < 1e-9
+    if run.battery.is_ideal:
+        ideal_loss = flows.charge * (1 - run.battery.charge_efficiency) + flows.discharge * (
+            1 / run.battery.discharge_efficiency - 1
+        )
+        assert np.abs(flows.conversion_loss - ideal_loss).max() < 1e-9
 
 
 def test_zero_capacity_reproduces_the_baseline_exactly(year_history: History) -> None:
@@ -69,20 +81,28 @@ def test_zero_capacity_reproduces_the_baseline_exactly(year_history: History) ->
     assert table.sizes[0].cost_with == table.sizes[0].cost_without
 
 
-@pytest.mark.parametrize("strategy", ["self-consumption", "time-of-use"])
-def test_energy_is_conserved_in_every_interval(year_history: History, strategy: str) -> None:
-    battery = Battery(7.5, min_soc=0.1, self_discharge_per_month=0.03)
+@pytest.mark.parametrize(
+    ("strategy", "system"),
+    [("self-consumption", None), ("time-of-use", None), ("time-of-use", "S2")],
+)
+def test_energy_is_conserved_in_every_interval(
+    year_history: History, strategy: str, system: str | None
+) -> None:
+    losses = None if system is None else load_system(system)
+    battery = Battery(7.5, min_soc=0.1, self_discharge_per_month=0.03, losses=losses)
     run = simulate(year_history, battery, tariff=TOU, strategy=Strategy(strategy))  # type: ignore[arg-type]
     assert_energy_is_conserved(run)
     assert run.flows.curtailed.sum() > 0  # the 3 kW export limit bites on sunny days
     totals = run.result
-    # Losses are what went in minus what came out minus what is still stored.
-    stored_gain = (run.flows.stored_end[-1] - run.flows.stored_start) * (
-        year_history.coverage.annualisation_factor
-    )
-    assert totals.battery_charge_kwh - totals.battery_discharge_kwh == pytest.approx(
+    # Losses are what went in (standby from the AC side too) minus what came out minus what
+    # is still stored.
+    factor = year_history.coverage.annualisation_factor
+    stored_gain = (run.flows.stored_end[-1] - run.flows.stored_start) * factor
+    drawn = totals.battery_charge_kwh + run.flows.standby_ac.sum() * factor
+    assert drawn - totals.battery_discharge_kwh == pytest.approx(
         totals.losses_kwh + stored_gain, rel=1e-9
     )
+    assert (totals.standby_kwh > 0) == (system is not None)
 
 
 def test_state_of_charge_stays_within_bounds(year_history: History) -> None:

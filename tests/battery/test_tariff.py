@@ -196,3 +196,66 @@ def test_tariff_time_zone_is_applied_to_a_history_on_another_clock(tmp_path: Pat
     )
     run = simulate(history, Battery(0.0), tariff=tariff)
     assert run.inputs.import_price.tolist() == [0.9, 0.3]  # 09:30 and 10:30 in Tokyo
+
+
+QUARTER_HOURS_CSV = """start,eur_mwh
+2025-09-30T22:00:00+02:00,100
+2025-09-30T23:00:00+02:00,90
+2025-10-01T00:00:00+02:00,80
+2025-10-01T00:15:00+02:00,-5
+2025-10-01T00:30:00+02:00,70
+2025-10-01T00:45:00+02:00,60
+"""
+
+
+def test_quarter_hour_prices_follow_hourly_ones(tmp_path: Path) -> None:
+    # The EU day-ahead market went from hourly to 15-minute products on 1 October 2025.
+    write(tmp_path, "spot.csv", QUARTER_HOURS_CSV)
+    tariff = load_tariff(
+        write(
+            tmp_path,
+            "dynamic.toml",
+            '[import]\ncsv = "spot.csv"\nscale = 0.001\nadder = 0.2\n[export]\nprice = 0.05\n',
+        )
+    )
+    assert "15-minute and hourly prices from spot.csv" in tariff.describe()
+    history = at(*(utc(2025, 9, 30, 20, 30) + dt.timedelta(minutes=5 * k) for k in range(30)))
+    import_price, _ = tariff.prices(history)
+    expected = [0.3] * 6 + [0.29] * 12 + [0.28] * 3 + [0.195] * 3 + [0.27] * 3 + [0.26] * 3
+    assert import_price == pytest.approx(expected)
+    with pytest.raises(ParameterError, match=r"covers .* to 2025-09-30T23:00:00Z"):
+        tariff.prices(at(utc(2025, 9, 30, 22, 55), utc(2025, 9, 30, 23, 0)))
+    # A 5-minute battery year pays each quarter hour's own price.
+    run = simulate(history, Battery(0.0), tariff=tariff)
+    assert run.result.cost_with == pytest.approx(
+        float(np.dot(import_price, [0.5 / 12] * 30))
+        * run.inputs.history.coverage.annualisation_factor
+    )
+
+
+def test_a_typical_week_repeats_over_any_history_on_the_wall_clock(tmp_path: Path) -> None:
+    # A winter week (CET), hourly, priced by weekday and hour: (100 x weekday + hour) / 1000.
+    monday = dt.datetime(2024, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    rows = [
+        f"{(monday + dt.timedelta(hours=h)).isoformat()},{100 * (h // 24) + h % 24}"
+        for h in range(7 * 24)
+    ]
+    write(tmp_path, "week.csv", "start,price\n" + "\n".join(rows) + "\n")
+    text = '[import]\ncsv = "week.csv"\nscale = 0.001\n{repeat}\n[export]\nprice = 0\n'
+    tariff = load_tariff(write(tmp_path, "w.toml", text.format(repeat='repeat = "week"')))
+    # A summer Wednesday (CEST) two years later, 18:30 and 07:10 on the wall clock.
+    history = at(utc(2026, 7, 15, 16, 30), utc(2026, 7, 15, 5, 10))
+    assert tariff.prices(history)[0] == pytest.approx([0.207, 0.218])  # sorted: 07:10 first
+    assert "repeated every week" in tariff.describe()
+    unrepeated = load_tariff(write(tmp_path, "n.toml", text.format(repeat="")))
+    with pytest.raises(ParameterError, match='set repeat = "year"'):
+        unrepeated.prices(history)
+    write(tmp_path, "short.csv", "start,price\n" + "\n".join(rows[:30]) + "\n")
+    with pytest.raises(ParameterError, match="less than the week it is to repeat"):
+        load_tariff(
+            write(
+                tmp_path,
+                "s.toml",
+                text.replace("week.csv", "short.csv").format(repeat='repeat = "week"'),
+            )
+        )
