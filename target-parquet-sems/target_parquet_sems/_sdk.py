@@ -55,8 +55,8 @@ class FencedTarget(Target, abc.ABC):
         """`drain_all` has handed the batches over: the latest state may follow them out."""
 
     @abc.abstractmethod
-    def before_termination(self) -> None:
-        """SIGTERM or SIGINT arrived; the SDK drains and exits after this."""
+    def before_termination(self, signum: int) -> None:
+        """SIGTERM or SIGINT arrived; the SDK drains (again) and exits after this."""
 
     # -- the private methods, overridden -----------------------------------------------
 
@@ -82,11 +82,14 @@ class FencedTarget(Target, abc.ABC):
         self.pass_on_state(state)
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # Why: the SDK installs this method itself as the SIGTERM/SIGINT handler.
+        # Why: the SDK installs this method itself as the SIGTERM/SIGINT handler. It exits
+        # with status 0, which tells the caller (Meltano, a shell) that the load finished;
+        # 128 + the signal's number, the shell's convention, says it was interrupted.
+        self.before_termination(signum)
         try:
-            self.before_termination()
-        finally:
             super()._handle_termination(signum, frame)
+        except SystemExit as leaving:
+            raise SystemExit(leaving.code or 128 + signum) from None
 
     # -- the private methods and attributes, called or read -----------------------------
 

@@ -30,6 +30,7 @@ from target_parquet_sems.partitioning import (
 )
 from target_parquet_sems.schema import (
     DESCRIPTION_KEY,
+    SchemaMergeError,
     StreamPlan,
     safe_stream_name,
     unify_schemas,
@@ -67,6 +68,7 @@ class StreamDataset:
     ) -> None:
         check_specs(partitions, plan, stream_name)
         folder_name = safe_stream_name(stream_name)
+        self.stream_name = stream_name
         self.destination = destination
         self.plan = plan
         self.key_columns = key_columns
@@ -85,6 +87,8 @@ class StreamDataset:
             self.folder = destination.root
             self.single_file = destination.path(f"{folder_name}.parquet")
         self.schema_file = destination.path(SCHEMAS_FOLDER, folder_name, SCHEMA_FILE)
+        self.location = folder_name if partitions else f"{folder_name}.parquet"
+        """Where the stream is, relative to the destination's root."""
         self._refuse_other_layout(folder_name)
         self._tidied = False
 
@@ -116,6 +120,12 @@ class StreamDataset:
 
         Any schema conflict is found before the first file is touched.
         """
+        try:
+            return self._write(incoming)
+        except SchemaMergeError as exc:
+            raise SchemaMergeError(f"Stream '{self.stream_name}': {exc}") from None
+
+    def _write(self, incoming: pa.Table) -> int:
         if self.single_file is not None:
             return self._write_file(self.single_file, incoming, None)
         if not self._tidied:

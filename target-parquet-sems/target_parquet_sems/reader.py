@@ -75,7 +75,7 @@ class RawRecordReader(GenericSingerReader[str]):
         self._prefixes: dict[str, bytes] = {}
         self.on_start: Callable[[], None] | None = None
         """Called before the first line is read (to check the destination)."""
-        self.on_error: Callable[[], None] | None = None
+        self.on_error: Callable[[BaseException], None] | None = None
         """Called before an error leaves `process_lines` (to finish pending writes)."""
 
     @property
@@ -100,9 +100,9 @@ class RawRecordReader(GenericSingerReader[str]):
             if self.on_start is not None:
                 self.on_start()
             return self._process_lines(file_input, callbacks)
-        except BaseException:
+        except BaseException as exc:
             if self.on_error is not None:
-                self.on_error()
+                self.on_error(exc)
             raise
 
     def _process_lines(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import typing as t
+from collections.abc import Iterator
 
 from singer_sdk import metrics
 from singer_sdk.sinks import BatchSink
@@ -67,6 +71,7 @@ class ParquetSink(BatchSink):
         )
         self.pending = PendingBatch(row_limit=self.max_size)
         self._writer = target.writer
+        self._record_written = target.record_written
 
     def get_sink_record_counter(self) -> metrics.Counter:
         """The stream's counter: records are counted as they are received."""
@@ -110,21 +115,43 @@ class ParquetSink(BatchSink):
 
     def process_batch(self, context: dict) -> None:
         """Hand everything buffered to the background writer as one merged update."""
-        parts, rows = self.pending.take()
-        if parts:
-            self._writer.submit_batch(
-                lambda: parse_batch(parts, self.plan, self.checks),
-                lambda table: self._write(table, rows),
-            )
+        with _termination_held():
+            parts, rows = self.pending.take()
+            if parts:
+                self._writer.submit_batch(
+                    lambda: parse_batch(parts, self.plan, self.checks),
+                    lambda table: self._write(table, rows),
+                )
 
     def _write(self, table: pa.Table | None, rows: int) -> None:
         """Merge a parsed batch into the dataset (background write stage)."""
         if table is None:
             return
         files = self.dataset.write(table)
+        self._record_written(self.stream_name, self.dataset.location, rows)
         self.logger.info(
             "Stream '%s': merged %d record(s) into %d rewritten file(s).",
             self.stream_name,
             rows,
             files,
         )
+
+
+@contextlib.contextmanager
+def _termination_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back until the block is done.
+
+    The termination handler drains every sink and passes on the latest state: between
+    taking a batch out of its sink and handing it to the writer, that state would cover
+    records no longer in the sink nor yet with the writer.
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

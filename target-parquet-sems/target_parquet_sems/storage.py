@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 
+from target_parquet_sems.errors import DestinationWriteError
 from target_parquet_sems.pausepoints import pause_point
 
 TEMP_SUFFIX = ".tmp"
@@ -47,6 +48,7 @@ class Destination:
     ) -> None:
         if not destination_path:
             raise DestinationError("destination_path is empty")
+        self.uri = destination_path
         self.is_local = "://" not in destination_path or destination_path.startswith("file://")
         if self.is_local:
             local = destination_path.removeprefix("file://")
@@ -70,6 +72,11 @@ class Destination:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise DestinationError(f"cannot open destination_path: {exc}") from None
         self.root = self.root.rstrip("/")
+
+    def prepare(self) -> None:
+        """Create a local destination's folder (object stores have none)."""
+        if self.is_local:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
 
     def path(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
@@ -136,7 +143,36 @@ class Destination:
     def remove(self, path: str) -> None:
         self.fs.delete_file(path)
 
+    def read_bytes(self, path: str) -> bytes:
+        with self.fs.open_input_stream(path) as handle:
+            return bytes(handle.read())
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """A small file (a run manifest, a lease), replaced in one step."""
+
+        def write(sink: Any) -> None:
+            if isinstance(sink, str):
+                Path(sink).write_bytes(data)
+            else:
+                sink.write(data)
+
+        self._write_atomically(path, write)
+
     def _write_atomically(self, path: str, write: Callable[[Any], None]) -> None:
+        try:
+            self._replace(path, write)
+        except DestinationWriteError:
+            raise
+        except OSError as exc:
+            raise DestinationWriteError(self.uri_of(path), exc) from exc
+
+    def uri_of(self, path: str) -> str:
+        """A path below the root as the user knows the destination (local or URI)."""
+        if self.is_local:
+            return path
+        return self.uri.split("?", 1)[0].rstrip("/") + path.removeprefix(self.root)
+
+    def _replace(self, path: str, write: Callable[[Any], None]) -> None:
         if not self.is_local:
             buffer = pa.BufferOutputStream()
             write(buffer)
@@ -201,6 +237,14 @@ def _encodings(table: pa.Table) -> tuple[list[str], dict[str, str]]:
             else:
                 dictionary.append(field.name)
     return dictionary, encodings
+
+
+def describe_os_error(error: OSError) -> str:
+    """An OSError (or pyarrow's) in words, without the noise of its repr."""
+    if error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return str(error) or type(error).__name__
 
 
 def _fsync_file(path: str) -> None:

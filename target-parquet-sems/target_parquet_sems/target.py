@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import signal
 import typing as t
 
 from singer_sdk import metrics
@@ -18,6 +19,8 @@ from singer_sdk.helpers.capabilities import (
 )
 
 from target_parquet_sems._sdk import FencedTarget
+from target_parquet_sems.errors import fatal_message
+from target_parquet_sems.lease import Holder, Lease, take_lease
 from target_parquet_sems.partitioning import (
     GRANULARITIES,
     PartitionConfigError,
@@ -32,8 +35,9 @@ from target_parquet_sems.reader import (
     passes_through,
     run_of_message,
 )
+from target_parquet_sems.runs import RunManifest, new_run_id
 from target_parquet_sems.sinks import ParquetSink
-from target_parquet_sems.storage import Destination, DestinationError
+from target_parquet_sems.storage import Destination, DestinationError, describe_os_error
 from target_parquet_sems.writer import BackgroundWriter
 
 if t.TYPE_CHECKING:
@@ -171,10 +175,12 @@ class TargetParquetSems(FencedTarget):
             message_reader=message_reader,
         )
         self._last_emitted_state: dict | None = None
+        self.run_id = new_run_id()
+        self.lease: Lease | None = None
+        self.manifest: RunManifest | None = None
         if isinstance(self.message_reader, RawRecordReader):
             self.message_reader.on_start = self.begin_run
-            # Input that stops the run still lets what was acknowledged finish writing.
-            self.message_reader.on_error = self.writer.settle
+            self.message_reader.on_error = self.input_failed
         errors = [
             f"'{key}' is not supported: {why}"
             for key, why in _UNSUPPORTED_SETTINGS.items()
@@ -203,6 +209,18 @@ class TargetParquetSems(FencedTarget):
         self.max_parallelism = 1
 
     @classmethod
+    def invoke(cls, **options: t.Any) -> None:
+        """The command line: a fatal error ends with one plain line (see errors.py)."""
+        try:
+            super().invoke(**options)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            cls.logger.debug("What stopped the run:", exc_info=exc)
+            cls.logger.error("%s", fatal_message(exc))
+            raise SystemExit(1) from None
+
+    @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
         """Advertise only the built-in settings this target honours.
 
@@ -221,9 +239,67 @@ class TargetParquetSems(FencedTarget):
 
     # --- the run --------------------------------------------------------------------
 
+    @property
+    def needs_lease(self) -> bool:
+        """A plain-Parquet destination takes one writer at a time (see lease.py)."""
+        return True
+
     def begin_run(self) -> None:
-        """Before any input is read: tidy what a killed run left behind."""
-        self.destination.remove_stale_temp_files()
+        """Before any input is read: the destination must take writes, from this run alone.
+
+        Taking the lease and writing the run's manifest are the write test: locally
+        files in the destination's folder, on S3 PUTs of small objects.
+        """
+        if self.manifest is not None:
+            return
+        writer = {"name": self.name, "version": self.plugin_version}
+        manifest = RunManifest(self.destination, self.run_id, writer=writer, table_format="parquet")
+        try:
+            self.destination.prepare()
+            if self.needs_lease:
+                holder = Holder.this_process(
+                    self.run_id,
+                    f"{self.name} {self.plugin_version}",
+                    manifest.started_at.isoformat(),
+                )
+                self.lease = take_lease(self.destination, holder)
+                self.destination.remove_stale_temp_files()
+            manifest.start()
+        except OSError as exc:
+            msg = (
+                f"Cannot write to the destination {self.destination.uri}: "
+                f"{describe_os_error(exc)}. Check that it exists or can be created, and that "
+                "this user may write there."
+            )
+            raise DestinationError(msg) from exc
+        self.manifest = manifest
+        self.logger.info("Run %s: writing to %s.", self.run_id, self.destination.uri)
+
+    def record_written(self, stream: str, location: str, records: int) -> None:
+        """A sink merged `records` into the dataset (write stage)."""
+        if self.manifest is not None:
+            self.manifest.wrote(stream, location, records)
+        if self.lease is not None:
+            self.lease.raise_if_lost()
+
+    def end_run(self, status: str, error: BaseException | None = None) -> None:
+        """Record how the run ended, then give the destination back."""
+        try:
+            if self.manifest is not None:
+                self.manifest.finish(status, str(error).splitlines()[0] if error else None)
+        except OSError as exc:
+            if error is None:
+                raise
+            self.logger.warning("Could not record the run's end in its manifest: %s", exc)
+        finally:
+            if self.lease is not None:
+                self.lease.release()
+                self.lease = None
+
+    def input_failed(self, error: BaseException) -> None:
+        """Input stopped the run: what was acknowledged finishes writing first."""
+        self.writer.settle()
+        self.end_run("failed", error)
 
     # --- records ------------------------------------------------------------------
 
@@ -290,6 +366,8 @@ class TargetParquetSems(FencedTarget):
         pause_point("before-state")
         self.emit_state(state)
         self._last_emitted_state = copy.deepcopy(state)
+        if self.manifest is not None:
+            self.manifest.acknowledged(self._last_emitted_state)
 
     # --- the end ----------------------------------------------------------------------
 
@@ -298,13 +376,32 @@ class TargetParquetSems(FencedTarget):
         try:
             super().process_endofpipe()
             self.writer.wait()
+        except BaseException as exc:
+            self.end_run("failed", exc)
+            raise
+        else:
+            self.end_run("complete")
         finally:
             self.writer.close()
 
-    def before_termination(self) -> None:
-        """On SIGTERM/SIGINT, finish writing (and pass on the state) before leaving."""
-        self.drain_all(is_endofpipe=True)
-        self.writer.wait()
+    def before_termination(self, signum: int) -> None:
+        """On SIGTERM/SIGINT, write what was received and pass on its state, then leave."""
+        self.logger.warning(
+            "Interrupted (%s): writing the %d record(s) received so far, then stopping.",
+            signal.Signals(signum).name,
+            sum(sink.current_size for sink in self.pending_sinks()),
+        )
+        try:
+            self.drain_all(is_endofpipe=True)
+            self.writer.wait()
+        except BaseException as exc:
+            self.end_run("failed", exc)
+            raise
+        self.end_run("interrupted")
+        self.logger.warning(
+            "Stopped: everything received is written and its state passed on; the next "
+            "run resumes from there."
+        )
 
 
 if __name__ == "__main__":

@@ -235,7 +235,10 @@ def test_unmergeable_schema_change_stops_and_leaves_dataset(
             [msg.schema("items", text_value, ["id"]), msg.record("items", {"id": 2, "value": "x"})],
         )
     assert (tmp_path / "items.parquet").read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["items.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_runs", "items.parquet"]
+    runs = [json.loads(p.read_text()) for p in sorted((tmp_path / "_runs").iterdir())]
+    assert [run["status"] for run in runs] == ["complete", "failed"]
+    assert "Column 'value' is double" in runs[1]["error"]
 
 
 @pytest.mark.parametrize(

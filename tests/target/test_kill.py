@@ -133,9 +133,10 @@ def dataset_rows(folder: Path) -> list[dict]:
 @pytest.mark.parametrize(
     ("point", "nth"),
     [
-        # The 9th file write: the schema record, then two partition files per batch; so
-        # batch 4's second partition file is complete under its temporary name.
-        ("before-rename", 9),
+        # The 10th file write: the run's manifest, the schema record, then two partition
+        # files per batch; so batch 4's second partition file is complete under its
+        # temporary name.
+        ("before-rename", 10),
         # The 4th STATE: batch 2 is on disk, the STATE covering its last rows is not out.
         ("before-state", 4),
     ],
@@ -211,6 +212,12 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
     # run that was never interrupted, and the killed run's temporary file is gone.
     run_to_end(configs["killed"], lines)
     run_to_end(configs["clean"], lines)
+    # The killed run's manifest still says it was running; the rerun's, that it finished.
+    runs = [json.loads(p.read_text()) for p in sorted((killed_dir / "_runs").iterdir())]
+    assert [run["status"] for run in runs] == ["running", "complete"]
+    assert runs[1]["streams"]["plant_power"]["records_written"] == RECORDS
+    assert runs[1]["state"] == {"last_index": RECORDS - 1}
+    assert not (killed_dir / "_lease.json").exists()  # given back
     assert dataset_rows(killed_dir / "plant_power") == dataset_rows(clean_dir / "plant_power")
     assert indices(dataset_rows(clean_dir / "plant_power")) == list(range(RECORDS))
     leftovers = [p.name for p in killed_dir.rglob(".*") if p.is_file()]

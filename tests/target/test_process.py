@@ -3,12 +3,19 @@ destination, its lease, its errors and how it ends when interrupted."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
+import typing as t
 from collections import Counter
 from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
 
 from target_parquet_sems.pausepoints import ENVIRONMENT_VARIABLE
 
@@ -28,21 +35,53 @@ def record(stream: str, record_id: int) -> dict:
     return {"type": "RECORD", "stream": stream, "record": {"id": record_id, "n": record_id}}
 
 
-def run_target(
-    tmp_path: Path, config: dict, data: bytes, **env: str
-) -> subprocess.CompletedProcess[bytes]:
-    config_path = tmp_path / "target-config.json"
+def start_target(
+    tmp_path: Path, config: dict, name: str = "target", **popen: t.Any
+) -> subprocess.Popen[bytes]:
+    """The target as a process reading the pipe `stdin`, with `config` and no settings from
+    this environment; `env` adds variables."""
+    config_path = tmp_path / f"{name}.json"
     config_path.write_text(json.dumps(config))
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_PARQUET")}
     environment.pop(ENVIRONMENT_VARIABLE, None)
-    return subprocess.run(
+    environment |= popen.pop("env", {})
+    return subprocess.Popen(
         [sys.executable, "-m", "target_parquet_sems", "--config", str(config_path)],
-        input=data,
-        capture_output=True,
-        env=environment | env,
-        timeout=120,
-        check=False,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+        **popen,
     )
+
+
+def run_target(tmp_path: Path, config: dict, data: bytes, **popen: t.Any) -> Finished:
+    """Run the target on `data` to its end: exit code, standard output and error."""
+    process = start_target(tmp_path, config, **popen)
+    out, errors = process.communicate(data, timeout=120)
+    return Finished(process.returncode, out, errors)
+
+
+@dataclasses.dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def last_line(stderr: bytes) -> str:
+    return stderr.decode().rstrip().splitlines()[-1]
+
+
+def wait_for_line(process: subprocess.Popen[bytes], text: str) -> list[bytes]:
+    """Read the process's stderr up to the line containing `text` (the log so far)."""
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if text.encode() in line:
+            return seen
+    raise AssertionError(f"the target ended without logging {text!r}: {b''.join(seen)!r}")
 
 
 def metric_totals(stderr: bytes, metric: str) -> Counter[str]:
@@ -71,3 +110,98 @@ def test_record_count_metrics_equal_the_records_received(tmp_path: Path) -> None
     done = run_target(tmp_path, {"destination_path": str(tmp_path), "batch_size_rows": 4}, data)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     assert metric_totals(done.stderr, "record_count") == {"a": 12, "b": 4}
+
+
+@pytest.mark.parametrize("log_level", ["info", "debug"])
+def test_an_unwritable_destination_stops_the_target_before_it_reads_input(
+    tmp_path: Path, log_level: str
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the destination's folder would go")
+    config = {"destination_path": str(blocker / "output")}
+    # Standard input stays open and empty: a target that waited for input would hang.
+    process = start_target(tmp_path, config, env={"TARGET_PARQUET_SEMS_LOGLEVEL": log_level})
+    assert process.stdin is not None and process.stdout is not None
+    assert process.stderr is not None
+    try:
+        assert process.wait(timeout=60) == 1  # a few lines of log fit in the pipe
+        errors = process.stderr.read()
+    finally:
+        process.kill()
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            pipe.close()
+    line = last_line(errors)
+    assert "ERROR" in line
+    assert f"Cannot write to the destination {blocker / 'output'}: Not a directory" in line
+    assert ("Traceback" in errors.decode()) == (log_level == "debug")
+
+
+def test_a_second_writer_on_the_destination_is_refused_and_the_first_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    config = {"destination_path": str(tmp_path / "out"), "batch_size_rows": 5}
+    first = start_target(tmp_path, config, "first")
+    assert first.stdin is not None and first.stdout is not None
+    wait_for_line(first, "writing to")  # the first holds the lease; its input stays open
+    first.stdin.write(lines(schema("items"), *[record("items", i) for i in range(12)]))
+    first.stdin.flush()
+
+    second = run_target(tmp_path, config, lines(schema("items"), record("items", 99)))
+    assert second.returncode == 1
+    line = last_line(second.stderr)
+    assert "ERROR" in line and "The destination is in use" in line
+    assert f"pid {first.pid} on" in line and "table_format: delta" in line
+    assert "Traceback" not in second.stderr.decode()
+
+    first.stdin.write(
+        lines(*[record("items", i) for i in range(12, 20)], {"type": "STATE", "value": {"n": 20}})
+    )
+    first.stdin.close()
+    assert first.wait(timeout=60) == 0
+    assert first.stdout.read() == b'{"n": 20}\n'
+    first.stdout.close()
+    first.stderr.close()  # type: ignore[union-attr]  # read in part by wait_for_line
+    ids = pq.read_table(tmp_path / "out" / "items.parquet").column("id").to_pylist()
+    assert ids == list(range(20))
+    (manifest,) = [json.loads(p.read_text()) for p in (tmp_path / "out" / "_runs").iterdir()]
+    assert manifest["status"] == "complete"  # the refused run began nothing
+    assert manifest["streams"]["items"]["records_written"] == 20
+    assert manifest["state"] == {"n": 20}
+    assert not (tmp_path / "out" / "_lease.json").exists()
+
+
+def test_a_full_disk_names_the_file_and_keeps_what_was_acknowledged(tmp_path: Path) -> None:
+    """The kernel refuses writes past a file size limit (RLIMIT_FSIZE) as it does on a full
+    disk: with EFBIG instead of ENOSPC, through the same paths."""
+    limit = 64 * 1024
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    text = {"id": {"type": "integer"}, "text": {"type": "string"}}
+
+    def note(number: int, words: str) -> dict:
+        return {"type": "RECORD", "stream": "notes", "record": {"id": number, "text": words}}
+
+    data = lines(  # a first batch that fits, then one that does not
+        schema("notes", text),
+        *[note(i, "small") for i in range(1000)],
+        {"type": "STATE", "value": {"upto": 1000}},
+        *[note(i, os.urandom(64).hex()) for i in range(1000, 2000)],
+        {"type": "STATE", "value": {"upto": 2000}},
+    )
+    out = tmp_path / "out"
+    config = {"destination_path": str(out), "batch_size_rows": 1000}
+    done = run_target(tmp_path, config, data, preexec_fn=limit_file_size)
+    assert done.returncode == 1
+    line = last_line(done.stderr)
+    assert "ERROR" in line
+    assert f"Could not write {out / 'notes.parquet'}: File too large. Free space" in line
+    assert "Traceback" not in done.stderr.decode()
+    assert done.stdout == b'{"upto": 1000}\n'
+    assert pq.read_table(out / "notes.parquet").column("id").to_pylist() == list(range(1000))
+    (manifest,) = [json.loads(p.read_text()) for p in (out / "_runs").iterdir()]
+    assert manifest["status"] == "failed" and "File too large" in manifest["error"]
+    assert manifest["state"] == {"upto": 1000}
+    assert not list(out.glob(".*.tmp"))  # the half-written temporary file is gone
