@@ -55,8 +55,8 @@ class FencedTarget(Target, abc.ABC):
         """`drain_all` has handed the batches over: the latest state may follow them out."""
 
     @abc.abstractmethod
-    def before_termination(self, signum: int) -> None:
-        """SIGTERM or SIGINT arrived; the SDK drains (again) and exits after this."""
+    def on_termination_signal(self, signum: int) -> None:
+        """SIGTERM or SIGINT arrived (this runs in the signal handler)."""
 
     # -- the private methods, overridden -----------------------------------------------
 
@@ -82,14 +82,12 @@ class FencedTarget(Target, abc.ABC):
         self.pass_on_state(state)
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # Why: the SDK installs this method itself as the SIGTERM/SIGINT handler. It exits
-        # with status 0, which tells the caller (Meltano, a shell) that the load finished;
-        # 128 + the signal's number, the shell's convention, says it was interrupted.
-        self.before_termination(signum)
-        try:
-            super()._handle_termination(signum, frame)
-        except SystemExit as leaving:
-            raise SystemExit(leaving.code or 128 + signum) from None
+        # Why: the SDK installs this method itself as the SIGTERM/SIGINT handler. Its own
+        # version drains every sink and writes inside the handler, while the interrupted
+        # main thread may hold a lock the writer threads need (a logging handler's, say):
+        # a deadlock, seen in tests. It also exits with status 0, which tells the caller
+        # the load finished. This one only asks the target to stop; see the hook.
+        self.on_termination_signal(signum)
 
     # -- the private methods and attributes, called or read -----------------------------
 

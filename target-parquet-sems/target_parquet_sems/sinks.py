@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import typing as t
-from collections.abc import Iterator
 
 from singer_sdk import metrics
 from singer_sdk.sinks import BatchSink
@@ -97,6 +93,10 @@ class ParquetSink(BatchSink):
     def is_full(self) -> bool:
         return self.pending.is_full
 
+    @property
+    def waited_seconds(self) -> float:
+        return self.pending.waited_seconds
+
     def add_record_lines(self, lines: list[bytes], line_numbers: list[int]) -> int:
         """Buffer undecoded RECORD lines, as many as fit the batch; returns how many."""
         taken = self.pending.add_record_lines(lines, line_numbers)
@@ -115,13 +115,12 @@ class ParquetSink(BatchSink):
 
     def process_batch(self, context: dict) -> None:
         """Hand everything buffered to the background writer as one merged update."""
-        with _termination_held():
-            parts, rows = self.pending.take()
-            if parts:
-                self._writer.submit_batch(
-                    lambda: parse_batch(parts, self.plan, self.checks),
-                    lambda table: self._write(table, rows),
-                )
+        parts, rows = self.pending.take()
+        if parts:
+            self._writer.submit_batch(
+                lambda: parse_batch(parts, self.plan, self.checks),
+                lambda table: self._write(table, rows),
+            )
 
     def _write(self, table: pa.Table | None, rows: int) -> None:
         """Merge a parsed batch into the dataset (background write stage)."""
@@ -135,23 +134,3 @@ class ParquetSink(BatchSink):
             rows,
             files,
         )
-
-
-@contextlib.contextmanager
-def _termination_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back until the block is done.
-
-    The termination handler drains every sink and passes on the latest state: between
-    taking a batch out of its sink and handing it to the writer, that state would cover
-    records no longer in the sink nor yet with the writer.
-    """
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
-        threading.main_thread()
-    ):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -79,6 +79,8 @@ class TargetParquetSems(FencedTarget):
     name = "target-parquet-sems"
     default_sink_class = ParquetSink
     message_reader_class = RawRecordReader
+    interrupted_by: int | None = None
+    """The signal (SIGTERM, SIGINT) that ended the input early, if one did."""
 
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         PluginCapabilities.ABOUT,
@@ -131,6 +133,18 @@ class TargetParquetSems(FencedTarget):
             description=(
                 "Records buffered per stream before the target writes them and passes "
                 "on the latest STATE. Larger batches rewrite partitions less often."
+            ),
+        ),
+        th.Property(
+            "state_flush_seconds",
+            th.IntegerType,
+            default=30,
+            title="STATE flush seconds",
+            description=(
+                "When a STATE arrives and records have waited this long, write them so "
+                "the STATE can be passed on, however few they are: a killed run loses at "
+                "most this much work. 0 passes every STATE on as soon as its records are "
+                "written."
             ),
         ),
         th.Property(
@@ -346,9 +360,26 @@ class TargetParquetSems(FencedTarget):
     # --- state ----------------------------------------------------------------------
 
     def after_state_message(self, state: dict) -> None:
-        """Pass the state on at once when no record is waiting to be written."""
-        if state and not any(sink.current_size for sink in self.pending_sinks()):
+        """Pass the state on at once when no record is waiting to be written, or write
+        what waits once it has waited `state_flush_seconds`, then pass the state on.
+
+        A slow backfill (a polite tap sends a few thousand records a minute) thus loses
+        at most that much work when it is killed, instead of a whole batch's worth.
+        """
+        if not state:
+            return
+        sinks = t.cast("list[ParquetSink]", self.pending_sinks())
+        waited = [sink.waited_seconds for sink in sinks if sink.current_size]
+        if not waited:
             self.pass_on_state(copy.deepcopy(state))
+        elif max(waited) >= self.config["state_flush_seconds"]:
+            self.logger.info(
+                "Records have waited %.0f s (state_flush_seconds: %d): writing them to pass "
+                "the STATE on.",
+                max(waited),
+                self.config["state_flush_seconds"],
+            )
+            self.drain_all()
 
     def after_batch_message(self) -> None:
         """BATCH files are buffered like records, and count toward a full sink."""
@@ -372,7 +403,18 @@ class TargetParquetSems(FencedTarget):
     # --- the end ----------------------------------------------------------------------
 
     def process_endofpipe(self) -> None:
-        """Write what is left, then wait until every batch and state is out."""
+        """Write what is left, then wait until every batch and state is out.
+
+        After SIGTERM or SIGINT the input ends early and the same happens; the target
+        then exits with 128 + the signal's number, the shell's convention.
+        """
+        stopped_by = self.interrupted_by
+        if stopped_by is not None:
+            self.logger.warning(
+                "Interrupted (%s): writing the %d record(s) received so far, then stopping.",
+                signal.Signals(stopped_by).name,
+                sum(sink.current_size for sink in self.pending_sinks()),
+            )
         try:
             super().process_endofpipe()
             self.writer.wait()
@@ -380,28 +422,26 @@ class TargetParquetSems(FencedTarget):
             self.end_run("failed", exc)
             raise
         else:
-            self.end_run("complete")
+            self.end_run("complete" if self.interrupted_by is None else "interrupted")
         finally:
             self.writer.close()
+        if self.interrupted_by is not None:
+            self.logger.warning(
+                "Stopped: everything received is written and its state passed on; the next "
+                "run resumes from there."
+            )
+            raise SystemExit(128 + self.interrupted_by)
 
-    def before_termination(self, signum: int) -> None:
-        """On SIGTERM/SIGINT, write what was received and pass on its state, then leave."""
-        self.logger.warning(
-            "Interrupted (%s): writing the %d record(s) received so far, then stopping.",
-            signal.Signals(signum).name,
-            sum(sink.current_size for sink in self.pending_sinks()),
-        )
-        try:
-            self.drain_all(is_endofpipe=True)
-            self.writer.wait()
-        except BaseException as exc:
-            self.end_run("failed", exc)
-            raise
-        self.end_run("interrupted")
-        self.logger.warning(
-            "Stopped: everything received is written and its state passed on; the next "
-            "run resumes from there."
-        )
+    def on_termination_signal(self, signum: int) -> None:
+        """SIGTERM/SIGINT: the input ends here; what was received is written as usual.
+
+        Runs in the signal handler, so it only says so: the reader stops at once when
+        it is waiting for input, else before it next reads.
+        """
+        self.interrupted_by = signum
+        reader = getattr(self, "message_reader", None)  # not there yet while starting up
+        if isinstance(reader, RawRecordReader):
+            reader.stop(signum)
 
 
 if __name__ == "__main__":

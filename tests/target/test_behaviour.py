@@ -164,6 +164,20 @@ def test_state_passed_on_after_each_flushed_batch(tmp_path: Path, sync: Any, msg
     assert pq.read_table(tmp_path / "items.parquet").num_rows == 7
 
 
+@pytest.mark.parametrize(("flush_seconds", "passed_on"), [(0, [1, 2, 3]), (3600, [3])])
+def test_a_state_after_records_that_waited_long_enough_is_passed_on(
+    tmp_path: Path, sync: Any, msg: Any, flush_seconds: int, passed_on: list[int]
+) -> None:
+    """A polite backfill sends a window of records and its STATE every few seconds."""
+    config = {"destination_path": str(tmp_path), "state_flush_seconds": flush_seconds}
+    messages = [msg.schema("items", SIMPLE, ["id"])]
+    for window in (1, 2, 3):
+        messages += [msg.record("items", {"id": 10 * window + i}) for i in range(3)]
+        messages.append(msg.state({"window": window}))
+    assert sync(config, messages) == [{"window": w} for w in passed_on]
+    assert pq.read_table(tmp_path / "items.parquet").num_rows == 9
+
+
 def test_state_with_nothing_buffered_is_passed_on_at_once(
     tmp_path: Path, sync: Any, msg: Any
 ) -> None:

@@ -205,3 +205,35 @@ def test_a_full_disk_names_the_file_and_keeps_what_was_acknowledged(tmp_path: Pa
     assert manifest["status"] == "failed" and "File too large" in manifest["error"]
     assert manifest["state"] == {"upto": 1000}
     assert not list(out.glob(".*.tmp"))  # the half-written temporary file is gone
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_target_writes_what_it_received_and_passes_its_state_on(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    out = tmp_path / "out"
+    target = start_target(tmp_path, {"destination_path": str(out)})
+    assert target.stdin is not None and target.stdout is not None and target.stderr is not None
+    wider = {"id": {"type": "integer"}, "n": {"type": "number"}, "note": {"type": "string"}}
+    target.stdin.write(
+        lines(
+            schema("items"),
+            *[record("items", i) for i in range(7)],
+            {"type": "STATE", "value": {"upto": 7}},
+            schema("items", wider),  # logged when read: so everything before it was read
+        )
+    )
+    target.stdin.flush()
+    wait_for_line(target, "have changed")  # the input stays open, as a tap's would
+    target.send_signal(stop)
+    assert target.wait(timeout=60) == 128 + stop
+    assert target.stdout.read() == b'{"upto": 7}\n'
+    log = target.stderr.read().decode()
+    for pipe in (target.stdin, target.stdout, target.stderr):
+        pipe.close()
+    assert f"Interrupted ({stop.name}): writing the 7 record(s) received so far" in log
+    assert "Traceback" not in log
+    assert pq.read_table(out / "items.parquet").column("id").to_pylist() == list(range(7))
+    (manifest,) = [json.loads(p.read_text()) for p in (out / "_runs").iterdir()]
+    assert manifest["status"] == "interrupted" and manifest["state"] == {"upto": 7}
+    assert not (out / "_lease.json").exists()
