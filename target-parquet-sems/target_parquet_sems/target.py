@@ -138,13 +138,13 @@ class TargetParquetSems(FencedTarget):
         th.Property(
             "state_flush_seconds",
             th.IntegerType,
-            default=30,
+            default=10,
             title="STATE flush seconds",
             description=(
                 "When a STATE arrives and records have waited this long, write them so "
-                "the STATE can be passed on, however few they are: a killed run loses at "
-                "most this much work. 0 passes every STATE on as soon as its records are "
-                "written."
+                "the STATE can be passed on, however few they are: a killed or "
+                "interrupted run loses at most about this much work. 0 passes every STATE "
+                "on as soon as its records are written."
             ),
         ),
         th.Property(
