@@ -50,6 +50,21 @@ class DestinationWriteError(OSError):
         self.path = path
 
 
+class DestinationReadError(OSError):
+    """A file of the dataset cannot be read back for a merge; names the file."""
+
+    def __init__(self, path: str, cause: Exception) -> None:
+        errno_ = getattr(cause, "errno", None)
+        reason = os.strerror(errno_) if errno_ else str(cause).splitlines()[0]
+        super().__init__(
+            errno_,
+            f"Could not read {path} to merge new rows into it: {reason}. If it is damaged or "
+            "not a file this target wrote, move it away and load its rows again (for example "
+            "with a --full-refresh run); the rest of the dataset is unchanged.",
+        )
+        self.path = path
+
+
 def fatal_message(error: BaseException) -> str:
     """The one line that ends a failed run."""
     text = str(error).strip() or type(error).__name__
@@ -72,7 +87,9 @@ def fatal_message(error: BaseException) -> str:
         )
     if isinstance(error, PartitionConfigError):
         return f"{text}. Fix partition_by in the target's settings."
-    if isinstance(error, OSError) and not isinstance(error, DestinationWriteError):
+    if isinstance(error, OSError) and not isinstance(
+        error, DestinationWriteError | DestinationReadError
+    ):
         reason = os.strerror(error.errno) if error.errno else text
         where = f" ({error.filename})" if error.filename else ""
         return f"{reason}{where}. {DEBUG_HINT}"

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 
-from target_parquet_sems.errors import DestinationWriteError
+from target_parquet_sems.errors import DestinationReadError, DestinationWriteError
 from target_parquet_sems.pausepoints import pause_point
 
 TEMP_SUFFIX = ".tmp"
@@ -89,12 +89,18 @@ class Destination:
 
     def read_table(self, path: str) -> pa.Table:
         """One file exactly (no partition discovery from its folder names)."""
-        with self.fs.open_input_file(path) as handle:
-            return pq.ParquetFile(handle).read()
+        try:
+            with self.fs.open_input_file(path) as handle:
+                return pq.ParquetFile(handle).read()
+        except (OSError, pa.ArrowException) as exc:
+            raise DestinationReadError(self.uri_of(path), exc) from exc
 
     def read_schema(self, path: str) -> pa.Schema:
-        with self.fs.open_input_file(path) as handle:
-            return pq.ParquetFile(handle).schema_arrow
+        try:
+            with self.fs.open_input_file(path) as handle:
+                return pq.ParquetFile(handle).schema_arrow
+        except (OSError, pa.ArrowException) as exc:
+            raise DestinationReadError(self.uri_of(path), exc) from exc
 
     def list_files(self, folder: str, name: str) -> list[str]:
         """Every file called `name` below `folder`, sorted for a stable order."""
@@ -239,11 +245,11 @@ def _encodings(table: pa.Table) -> tuple[list[str], dict[str, str]]:
     return dictionary, encodings
 
 
-def describe_os_error(error: OSError) -> str:
-    """An OSError (or pyarrow's) in words, without the noise of its repr."""
+def describe_os_error(error: OSError, known_path: str = "") -> str:
+    """An OSError (or pyarrow's) in words, naming its file unless it is `known_path`."""
     if error.strerror:
-        where = f": {error.filename}" if error.filename else ""
-        return f"{error.strerror}{where}"
+        named = error.filename and str(error.filename) != known_path
+        return f"{error.strerror}: {error.filename}" if named else error.strerror
     return str(error) or type(error).__name__
 
 

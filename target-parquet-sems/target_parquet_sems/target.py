@@ -282,8 +282,8 @@ class TargetParquetSems(FencedTarget):
         except OSError as exc:
             msg = (
                 f"Cannot write to the destination {self.destination.uri}: "
-                f"{describe_os_error(exc)}. Check that it exists or can be created, and that "
-                "this user may write there."
+                f"{describe_os_error(exc, self.destination.root)}. Check that it exists or can "
+                "be created, and that this user may write there."
             )
             raise DestinationError(msg) from exc
         self.manifest = manifest

@@ -243,7 +243,7 @@ def test_unmergeable_schema_change_stops_and_leaves_dataset(
         "type": "object",
         "properties": {"id": {"type": "integer"}, "value": {"type": "string"}},
     }
-    with pytest.raises(SchemaMergeError, match=r"Column 'value' is double .* but string"):
+    with pytest.raises(SchemaMergeError, match=r"Stream 'items': Column 'value' is double .* but"):
         sync(
             config,
             [msg.schema("items", text_value, ["id"]), msg.record("items", {"id": 2, "value": "x"})],
@@ -508,3 +508,16 @@ def test_descriptions_reach_every_file_when_the_schema_gains_them(
             "id": "The item's number",
             "g": "Its group",
         }
+
+
+def test_a_damaged_file_is_named_and_the_rest_left_alone(
+    tmp_path: Path, sync: Any, msg: Any
+) -> None:
+    from target_parquet_sems.errors import DestinationReadError
+
+    config = {"destination_path": str(tmp_path)}
+    sync(config, [msg.schema("items", SIMPLE, ["id"]), msg.record("items", {"id": 1})])
+    (tmp_path / "items.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(DestinationReadError, match=f"Could not read {tmp_path}/items.parquet to"):
+        sync(config, [msg.schema("items", SIMPLE, ["id"]), msg.record("items", {"id": 2})])
+    assert (tmp_path / "items.parquet").read_bytes() == b"not parquet at all"
