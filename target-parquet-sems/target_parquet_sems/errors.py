@@ -65,34 +65,42 @@ class DestinationReadError(OSError):
         self.path = path
 
 
+_ADVICE: tuple[tuple[type[BaseException], str], ...] = (
+    (
+        InvalidInputLine,
+        "{text}. The input must be Singer messages, one per line: check what the tap writes "
+        "to its standard output. " + _RESUMES,
+    ),
+    (RecordsWithoutSchemaException, "{text} The tap must send a stream's SCHEMA before it."),
+    (
+        MissingKeyPropertiesError,
+        "{text}. Nothing of that batch was written; the tap must fill its key.",
+    ),
+    (
+        RecordError,
+        "{text}. Nothing of that record's batch was written: fix the record in the tap, or "
+        "the stream's schema. " + _RESUMES,
+    ),
+    (PartitionConfigError, "{text}. Fix partition_by in the target's settings."),
+)
+"""What to do, for errors whose message says only what went wrong."""
+
+
 def fatal_message(error: BaseException) -> str:
     """The one line that ends a failed run."""
-    text = str(error).strip() or type(error).__name__
+    text = (str(error).strip() or type(error).__name__).replace("\n", " ")
     if isinstance(error, ConfigValidationError):
         problems = "; ".join(str(e) for e in error.errors) or text
         return f"Invalid settings: {problems}. Fix them in the target's configuration."
-    if isinstance(error, InvalidInputLine):
-        return (
-            f"{text}. The input must be Singer messages, one per line: check what the tap "
-            f"writes to its standard output. {_RESUMES}"
-        )
-    if isinstance(error, RecordsWithoutSchemaException):
-        return f"{text} The tap must send a stream's SCHEMA before its records."
-    if isinstance(error, MissingKeyPropertiesError):
-        return f"{text}. Nothing of that batch was written; the tap must fill its key."
-    if isinstance(error, RecordError):
-        return (
-            f"{text}. Nothing of that record's batch was written: fix the record in the tap, "
-            f"or the stream's schema. {_RESUMES}"
-        )
-    if isinstance(error, PartitionConfigError):
-        return f"{text}. Fix partition_by in the target's settings."
-    if isinstance(error, OSError) and not isinstance(
-        error, DestinationWriteError | DestinationReadError
-    ):
+    for kind, advice in _ADVICE:
+        if isinstance(error, kind):
+            return advice.format(text=text)
+    if isinstance(error, DestinationWriteError | DestinationReadError):
+        return text
+    if isinstance(error, OSError):
         reason = os.strerror(error.errno) if error.errno else text
         where = f" ({error.filename})" if error.filename else ""
         return f"{reason}{where}. {DEBUG_HINT}"
     if type(error).__module__.startswith("target_parquet_sems"):
-        return text.replace("\n", " ")
-    return f"{type(error).__name__}: {text}. {DEBUG_HINT}".replace("\n", " ")
+        return text  # this package's errors say what to do
+    return f"{type(error).__name__}: {text}. {DEBUG_HINT}"

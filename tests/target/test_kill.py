@@ -11,13 +11,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import os
 import queue
-import subprocess
-import sys
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import duckdb
 import pyarrow.dataset as ds
@@ -61,22 +58,8 @@ def singer_input() -> list[bytes]:
     return lines
 
 
-def start_target(config_path: Path, pause_at: str | None = None) -> subprocess.Popen[bytes]:
-    environment = dict(os.environ)
-    environment.pop(ENVIRONMENT_VARIABLE, None)
-    if pause_at:
-        environment[ENVIRONMENT_VARIABLE] = pause_at
-    return subprocess.Popen(
-        [sys.executable, "-m", "target_parquet_sems", "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=environment,
-    )
-
-
-def run_to_end(config_path: Path, lines: list[bytes]) -> None:
-    process = start_target(config_path)
+def run_to_end(target_process: Any, config: dict, lines: list[bytes]) -> None:
+    process = target_process(config)
     _, errors = process.communicate(b"".join(lines), timeout=120)
     assert process.returncode == 0, errors.decode(errors="replace")[-2000:]
 
@@ -142,25 +125,21 @@ def dataset_rows(folder: Path) -> list[dict]:
     ],
 )
 def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
-    tmp_path: Path, point: str, nth: int
+    tmp_path: Path, target_process: Any, point: str, nth: int
 ) -> None:
     lines = singer_input()
     partition_by = {"plant_power": ["station_id", {"field": "day", "granularity": "month"}]}
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
-    configs = {}
-    for name, folder in (("killed", killed_dir), ("clean", clean_dir)):
-        configs[name] = tmp_path / f"{name}.json"
-        configs[name].write_text(
-            json.dumps(
-                {
-                    "destination_path": str(folder),
-                    "partition_by": partition_by,
-                    "batch_size_rows": BATCH_ROWS,
-                }
-            )
-        )
+    configs = {
+        name: {
+            "destination_path": str(folder),
+            "partition_by": partition_by,
+            "batch_size_rows": BATCH_ROWS,
+        }
+        for name, folder in (("killed", killed_dir), ("clean", clean_dir))
+    }
 
-    process = start_target(configs["killed"], pause_at=f"{point}:{nth}")
+    process = target_process(configs["killed"], env={ENVIRONMENT_VARIABLE: f"{point}:{nth}"})
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None
     feeder = threading.Thread(target=feed, args=(process.stdin, lines), daemon=True)
     feeder.start()
@@ -210,8 +189,8 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
 
     # The tap resends from the state; here it resends everything. Same content as a
     # run that was never interrupted, and the killed run's temporary file is gone.
-    run_to_end(configs["killed"], lines)
-    run_to_end(configs["clean"], lines)
+    run_to_end(target_process, configs["killed"], lines)
+    run_to_end(target_process, configs["clean"], lines)
     # The killed run's manifest still says it was running; the rerun's, that it finished.
     runs = [json.loads(p.read_text()) for p in sorted((killed_dir / "_runs").iterdir())]
     assert [run["status"] for run in runs] == ["running", "complete"]

@@ -3,21 +3,17 @@ destination, its lease, its errors and how it ends when interrupted."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import resource
 import signal
 import subprocess
-import sys
-import typing as t
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-
-from target_parquet_sems.pausepoints import ENVIRONMENT_VARIABLE
 
 SIMPLE = {"type": "object", "properties": {"id": {"type": "integer"}, "n": {"type": "number"}}}
 
@@ -33,40 +29,6 @@ def schema(stream: str, properties: dict | None = None) -> dict:
 
 def record(stream: str, record_id: int) -> dict:
     return {"type": "RECORD", "stream": stream, "record": {"id": record_id, "n": record_id}}
-
-
-def start_target(
-    tmp_path: Path, config: dict, name: str = "target", **popen: t.Any
-) -> subprocess.Popen[bytes]:
-    """The target as a process reading the pipe `stdin`, with `config` and no settings from
-    this environment; `env` adds variables."""
-    config_path = tmp_path / f"{name}.json"
-    config_path.write_text(json.dumps(config))
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_PARQUET")}
-    environment.pop(ENVIRONMENT_VARIABLE, None)
-    environment |= popen.pop("env", {})
-    return subprocess.Popen(
-        [sys.executable, "-m", "target_parquet_sems", "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=environment,
-        **popen,
-    )
-
-
-def run_target(tmp_path: Path, config: dict, data: bytes, **popen: t.Any) -> Finished:
-    """Run the target on `data` to its end: exit code, standard output and error."""
-    process = start_target(tmp_path, config, **popen)
-    out, errors = process.communicate(data, timeout=120)
-    return Finished(process.returncode, out, errors)
-
-
-@dataclasses.dataclass(frozen=True)
-class Finished:
-    returncode: int
-    stdout: bytes
-    stderr: bytes
 
 
 def last_line(stderr: bytes) -> str:
@@ -95,7 +57,7 @@ def metric_totals(stderr: bytes, metric: str) -> Counter[str]:
     return totals
 
 
-def test_record_count_metrics_equal_the_records_received(tmp_path: Path) -> None:
+def test_record_count_metrics_equal_the_records_received(tmp_path: Path, target_run: Any) -> None:
     wider = {"id": {"type": "integer"}, "n": {"type": "number"}, "note": {"type": "string"}}
     data = lines(
         schema("a"),
@@ -107,20 +69,20 @@ def test_record_count_metrics_equal_the_records_received(tmp_path: Path) -> None
         *[record("a", i) for i in range(5, 12)],
         record("b", 1),  # a duplicate key: received, counted, merged away
     )
-    done = run_target(tmp_path, {"destination_path": str(tmp_path), "batch_size_rows": 4}, data)
+    done = target_run({"destination_path": str(tmp_path), "batch_size_rows": 4}, data)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     assert metric_totals(done.stderr, "record_count") == {"a": 12, "b": 4}
 
 
 @pytest.mark.parametrize("log_level", ["info", "debug"])
 def test_an_unwritable_destination_stops_the_target_before_it_reads_input(
-    tmp_path: Path, log_level: str
+    tmp_path: Path, target_process: Any, log_level: str
 ) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the destination's folder would go")
     config = {"destination_path": str(blocker / "output")}
     # Standard input stays open and empty: a target that waited for input would hang.
-    process = start_target(tmp_path, config, env={"TARGET_PARQUET_SEMS_LOGLEVEL": log_level})
+    process = target_process(config, env={"TARGET_PARQUET_SEMS_LOGLEVEL": log_level})
     assert process.stdin is not None and process.stdout is not None
     assert process.stderr is not None
     try:
@@ -137,16 +99,16 @@ def test_an_unwritable_destination_stops_the_target_before_it_reads_input(
 
 
 def test_a_second_writer_on_the_destination_is_refused_and_the_first_loses_nothing(
-    tmp_path: Path,
+    tmp_path: Path, target_process: Any, target_run: Any
 ) -> None:
     config = {"destination_path": str(tmp_path / "out"), "batch_size_rows": 5}
-    first = start_target(tmp_path, config, "first")
+    first = target_process(config)
     assert first.stdin is not None and first.stdout is not None
     wait_for_line(first, "writing to")  # the first holds the lease; its input stays open
     first.stdin.write(lines(schema("items"), *[record("items", i) for i in range(12)]))
     first.stdin.flush()
 
-    second = run_target(tmp_path, config, lines(schema("items"), record("items", 99)))
+    second = target_run(config, lines(schema("items"), record("items", 99)))
     assert second.returncode == 1
     line = last_line(second.stderr)
     assert "ERROR" in line and "The destination is in use" in line
@@ -170,7 +132,9 @@ def test_a_second_writer_on_the_destination_is_refused_and_the_first_loses_nothi
     assert not (tmp_path / "out" / "_lease.json").exists()
 
 
-def test_a_full_disk_names_the_file_and_keeps_what_was_acknowledged(tmp_path: Path) -> None:
+def test_a_full_disk_names_the_file_and_keeps_what_was_acknowledged(
+    tmp_path: Path, target_run: Any
+) -> None:
     """The kernel refuses writes past a file size limit (RLIMIT_FSIZE) as it does on a full
     disk: with EFBIG instead of ENOSPC, through the same paths."""
     limit = 64 * 1024
@@ -193,7 +157,7 @@ def test_a_full_disk_names_the_file_and_keeps_what_was_acknowledged(tmp_path: Pa
     )
     out = tmp_path / "out"
     config = {"destination_path": str(out), "batch_size_rows": 1000}
-    done = run_target(tmp_path, config, data, preexec_fn=limit_file_size)
+    done = target_run(config, data, preexec_fn=limit_file_size)
     assert done.returncode == 1
     line = last_line(done.stderr)
     assert "ERROR" in line
@@ -209,10 +173,10 @@ def test_a_full_disk_names_the_file_and_keeps_what_was_acknowledged(tmp_path: Pa
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_a_stopped_target_writes_what_it_received_and_passes_its_state_on(
-    tmp_path: Path, stop: signal.Signals
+    tmp_path: Path, target_process: Any, stop: signal.Signals
 ) -> None:
     out = tmp_path / "out"
-    target = start_target(tmp_path, {"destination_path": str(out)})
+    target = target_process({"destination_path": str(out)})
     assert target.stdin is not None and target.stdout is not None and target.stderr is not None
     wider = {"id": {"type": "integer"}, "n": {"type": "number"}, "note": {"type": "string"}}
     target.stdin.write(

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from tap_sems.schemas import DAILY_ENERGY, PLANT_POWER, STATIONS
 from target_parquet_sems.convert import RecordError, parse_timestamp
@@ -351,3 +353,25 @@ def test_a_lease_without_locks_goes_stale_and_its_holder_notices_a_takeover(
         pytest.fail("the holder never noticed that another run took its lease")
     lease.release()
     assert json.loads((tmp_path / "_lease.json").read_text())["run_id"] == "other"  # not ours
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            InvalidInputLine("Input line 7: not a Singer message: x"),
+            "Input line 7: not a Singer message: x. The input must be Singer messages",
+        ),
+        (RecordError("input line 3: field 'id': expected an integer"), "fix the record in the tap"),
+        (
+            ConfigValidationError("bad", errors=["partition_by.x: no field 'y'"]),
+            "Invalid settings: partition_by.x: no field 'y'. Fix them",
+        ),
+        (KeyError("surprise"), "KeyError: 'surprise'. Run again with --log-level debug"),
+    ],
+)
+def test_a_fatal_error_becomes_one_line_saying_what_to_do(error: Exception, line: str) -> None:
+    from target_parquet_sems.errors import fatal_message
+
+    message = fatal_message(error)
+    assert line in message and "\n" not in message
