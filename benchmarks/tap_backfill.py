@@ -1,8 +1,10 @@
 """tap-sems backfill of one station-year at 5 minutes against the fake portal on loopback.
 
-Prints the requests the portal served, the records the tap wrote, and the tap's wall and
-CPU seconds (the tap runs as a child process; the portal's own CPU is not counted).
-Goal: at most 60 requests and under 5 s of tap CPU for the year (105,120 points).
+Runs the backfill twice, without and with `raw_dir` (every answer kept, gzipped), and prints
+for each the requests the portal served, the records the tap wrote, the tap's wall and CPU
+seconds (the tap runs as a child process; the portal's own CPU is not counted) and what the
+raw capture wrote. Goal: at most 60 requests and under 5 s of tap CPU for the year (105,120
+points), with or without raw_dir.
 
     python3 dev.py bench tap_backfill
 """
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID, FakePortal
@@ -24,8 +27,24 @@ from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID, FakeP
 YEAR = ("2025-01-01", "2025-12-31")
 
 
-def main() -> None:
-    with FakePortal() as portal, tempfile.TemporaryDirectory() as folder:
+@dataclass
+class Figures:
+    served: Counter[str]
+    records: Counter[str]
+    wall: float
+    user: float
+    system: float
+    raw_files: int = 0
+    raw_bytes: int = 0
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.system
+
+
+def backfill(folder: Path, raw_dir: Path | None) -> Figures:
+    """One station-year from a fresh portal (so both runs start cold)."""
+    with FakePortal() as portal:
         config = {
             "account": DEMO_ACCOUNT,
             "password": DEMO_PASSWORD,
@@ -36,7 +55,9 @@ def main() -> None:
             "interval_minutes": 5,
             "max_requests_per_second": 0,
         }
-        config_path = Path(folder) / "config.json"
+        if raw_dir is not None:
+            config["raw_dir"] = str(raw_dir)
+        config_path = folder / "config.json"
         config_path.write_text(json.dumps(config))
         records: Counter[str] = Counter()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -55,24 +76,54 @@ def main() -> None:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if process.returncode:
             raise SystemExit(f"tap-sems failed with exit code {process.returncode}")
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         served = Counter(r.endpoint for r in portal.requests)
+    figures = Figures(
+        served,
+        records,
+        wall,
+        after.ru_utime - before.ru_utime,
+        after.ru_stime - before.ru_stime,
+    )
+    if raw_dir is not None:
+        kept = [path for path in raw_dir.rglob("*") if path.is_file()]
+        figures.raw_files, figures.raw_bytes = len(kept), sum(p.stat().st_size for p in kept)
+    return figures
 
-    requests = sum(served.values())
-    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    by_endpoint = ", ".join(f"{name} {count}" for name, count in sorted(served.items()))
-    others = ", ".join(f"{k} {v}" for k, v in sorted(records.items()) if k != "plant_power")
-    print(f"station-year {YEAR[0]}..{YEAR[1]} at 5 minutes, one station, {os.cpu_count()} cores")
+
+def report(label: str, figures: Figures) -> None:
+    requests = sum(figures.served.values())
+    by_endpoint = ", ".join(f"{name} {count}" for name, count in sorted(figures.served.items()))
+    others = ", ".join(f"{k} {v}" for k, v in sorted(figures.records.items()) if k != "plant_power")
+    plant_power = figures.records["plant_power"]
+    print(f"-- {label}")
     print(f"requests served:     {requests}  ({by_endpoint})")
-    print(f"plant_power records: {records['plant_power']:,}")
+    print(f"plant_power records: {plant_power:,}")
     print(f"other records:       {others}")
-    print(f"tap wall seconds:    {wall:.2f}")
-    print(f"tap CPU seconds:     {cpu:.2f}  (user {user:.2f}, system {system:.2f})")
-    print(f"tap CPU per record:  {cpu / max(records['plant_power'], 1) * 1e6:.1f} µs")
+    print(f"tap wall seconds:    {figures.wall:.2f}")
+    print(
+        f"tap CPU seconds:     {figures.cpu:.2f}  (user {figures.user:.2f}, "
+        f"system {figures.system:.2f})"
+    )
+    print(f"tap CPU per record:  {figures.cpu / max(plant_power, 1) * 1e6:.1f} µs")
+    if figures.raw_files:
+        print(f"raw capture:         {figures.raw_files} files, {figures.raw_bytes:,} bytes")
     verdict = (
-        f"requests {'OK' if requests <= 60 else 'MISSED'}, CPU {'OK' if cpu < 5 else 'MISSED'}"
+        f"requests {'OK' if requests <= 60 else 'MISSED'}, "
+        f"CPU {'OK' if figures.cpu < 5 else 'MISSED'}"
     )
     print(f"goal: <= 60 requests and < 5 s tap CPU -> {verdict}")
+
+
+def main() -> None:
+    print(f"station-year {YEAR[0]}..{YEAR[1]} at 5 minutes, one station, {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as folder:
+        plain = backfill(Path(folder), None)
+        kept = backfill(Path(folder), Path(folder) / "raw")
+    report("without raw_dir", plain)
+    report("with raw_dir (every answer kept, gzipped)", kept)
+    print(
+        f"raw_dir costs {kept.cpu - plain.cpu:+.2f} s CPU and {kept.wall - plain.wall:+.2f} s wall"
+    )
 
 
 if __name__ == "__main__":

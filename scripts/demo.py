@@ -29,6 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 JOB = ["run", "tap-sems", "target-parquet-sems"]
+# Only what the demo runs: not the other targets and the mapper that meltano.yml declares.
+PLUGINS = ["tap-sems", "target-parquet-sems", "sems-battery"]
 DEMO_ACCOUNT = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 PROGRESS = re.compile(r"(plant_power|daily_energy) station \S+: (\S+)\.\.(\S+) .*?(\d+) days left")
@@ -37,7 +39,8 @@ PROGRESS = re.compile(r"(plant_power|daily_energy) station \S+: (\S+)\.\.(\S+) .
 def main() -> None:
     environment = dict(os.environ, MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
     environment.update({k: v for k, v in read_dotenv(ROOT / ".env").items() if k not in os.environ})
-    meltano("install", "--clean" if "--clean" in sys.argv else "", env=environment, quiet=True)
+    clean = "--clean" if "--clean" in sys.argv else ""
+    meltano("install", clean, *PLUGINS, env=environment, quiet=True)
     if environment.get("SEMS_ACCOUNT") and environment.get("SEMS_PASSWORD"):
         real_portal(environment)
     else:
@@ -69,6 +72,13 @@ def demo(environment: dict[str, str]) -> None:
             # The fake portal needs no politeness; the real one gets 1 request/s by default.
             TAP_SEMS_MAX_REQUESTS_PER_SECOND="0",
         )
+        # A destination set for your own runs (in .env) must not receive the demo's data.
+        demo_paths = {
+            "TARGET_PARQUET_SEMS_DESTINATION_PATH": output,
+            "SEMS_BATTERY_DATA": output,
+            "SEMS_BATTERY_REPORT_DIR": output / "battery-report",
+        }
+        environment.update({k: str(v) for k, v in demo_paths.items() if k in environment})
         meltano(
             "state",
             "clear",
@@ -105,38 +115,16 @@ def demo(environment: dict[str, str]) -> None:
         print(f"   bookmark: {bookmarks[0]['replication_key_value']} (today is re-read each run)")
 
     print("\n3. Would a battery pay off? (sems-battery, default tariff 0.30 import / 0.08 feed-in)")
-    report = output / "battery-report"
-    sweep = meltano(
-        "invoke",
-        "sems-battery",
-        "sweep",
-        "--data",
-        str(output),
-        "--capacities",
-        "0,2.5,5,7.5,10,15,20",
-        env=environment,
-        quiet=True,
-    )
+    # The demo environment points sems-battery's commands at output/demo.
+    sweep = meltano("invoke", "sems-battery:sweep", env=environment, quiet=True)
     print("   " + "\n   ".join(sweep.strip().splitlines()))
     print("\n4. The model against the plant's own battery (sems-battery backtest)")
-    backtest = meltano(
-        "invoke", "sems-battery", "backtest", "--data", str(output), env=environment, quiet=True
-    )
+    backtest = meltano("invoke", "sems-battery:backtest", env=environment, quiet=True)
     print("   " + "\n   ".join(backtest.strip().splitlines()))
-    meltano(
-        "invoke",
-        "sems-battery",
-        "report",
-        "--data",
-        str(output),
-        "--out",
-        str(report),
-        env=environment,
-        quiet=True,
-    )
+    meltano("invoke", "sems-battery:report", env=environment, quiet=True)
     print(
         f"\nWritten: {output.relative_to(ROOT)}/ (Parquet), report: "
-        f"{(report / 'report.html').relative_to(ROOT)}"
+        f"{(output / 'battery-report' / 'report.html').relative_to(ROOT)}"
     )
 
 

@@ -6,7 +6,13 @@ with FakePortal() as portal:          # demo account, real clock, free port
     portal.requests_for("semsplus.power_curve")
 """
 
-from sems_fake_portal.faults import Faults, MalformedDay
+from sems_fake_portal.faults import (
+    Faults,
+    MalformedDay,
+    Refusal,
+    StationFault,
+    ZeroStatisticsDay,
+)
 from sems_fake_portal.model import (
     DEMO_ACCOUNT,
     DEMO_PASSWORD,
@@ -30,8 +36,11 @@ __all__ = [
     "Faults",
     "MalformedDay",
     "PortalOptions",
+    "Refusal",
     "RequestRecord",
     "Station",
+    "StationFault",
+    "ZeroStatisticsDay",
     "demo_account",
     "demo_station",
     "make_fleet",

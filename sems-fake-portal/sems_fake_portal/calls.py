@@ -19,11 +19,18 @@ WALL_CLOCK = "%Y-%m-%d %H:%M:%S"
 class PortalError(Exception):
     """A failure answer: the envelope to send, its HTTP status, and the code to log."""
 
-    def __init__(self, body: JSON, code: str | int | None, status: int = 200) -> None:
+    def __init__(
+        self,
+        body: JSON,
+        code: str | int | None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"portal answered {code}")
         self.body = body
         self.code = code
         self.status = status
+        self.headers = headers or {}
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Call:
     body_error: str | None = None
     endpoint: str = "unknown"
     applied: list[str] = field(default_factory=list)  # faults this call met
+    reply_headers: dict[str, str] = field(default_factory=dict)  # extra response headers
 
     def body_object(self) -> dict[str, Any]:
         return self.body if isinstance(self.body, dict) else {}

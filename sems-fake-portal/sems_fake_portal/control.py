@@ -104,6 +104,8 @@ def station_json(station: Station) -> dict[str, Any]:
         "currency": station.currency,
         "address": station.address,
         "exposes_timezone": station.exposes_timezone,
+        "created": station.created.isoformat(),
+        "exposes_created": station.exposes_created,
     }
 
 

@@ -18,6 +18,8 @@ from sems_fake_portal import protocol
 
 MalformKind = Literal["not_a_list", "missing_time", "non_numeric"]
 MALFORM_KINDS: tuple[str, ...] = get_args(MalformKind)
+StationAnswer = Literal["server_error", "permission_denied", "portal_error"]
+STATION_ANSWERS: tuple[str, ...] = get_args(StationAnswer)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,81 @@ class MalformedDay:
             raise ValueError(f"malformed_payloads entry lacks {error.args[0]!r}") from error
 
 
+@dataclass(frozen=True)
+class StationFault:
+    """Every data call about `station_id` (on `endpoints`, or all) fails, on every run:
+
+    server_error: HTTP 500 with an HTML page; permission_denied: 100025 (the account may
+    not read the station); portal_error: B0001 (an error on the portal's side).
+    """
+
+    station_id: str
+    answer: StationAnswer = "server_error"
+    endpoints: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> StationFault:
+        answer = value.get("answer", "server_error")
+        if answer not in STATION_ANSWERS:
+            raise ValueError(f"station fault answer {answer!r} is not one of {STATION_ANSWERS}")
+        endpoints = value.get("endpoints")
+        if endpoints is not None and not (
+            isinstance(endpoints, list) and all(isinstance(e, str) for e in endpoints)
+        ):
+            raise ValueError("station fault endpoints must be null or a list of endpoint names")
+        try:
+            station_id = str(value["station_id"])
+        except KeyError as error:
+            raise ValueError("station_faults entry lacks 'station_id'") from error
+        return cls(station_id, answer, tuple(endpoints) if endpoints is not None else None)
+
+    def hits(self, station_id: str | None, endpoint: str) -> bool:
+        return station_id == self.station_id and (
+            self.endpoints is None or endpoint in self.endpoints
+        )
+
+
+@dataclass(frozen=True)
+class ZeroStatisticsDay:
+    """The statistics of `day` of `station_id` answer 0 kWh in every item."""
+
+    station_id: str
+    day: date
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> ZeroStatisticsDay:
+        try:
+            return cls(str(value["station_id"]), date.fromisoformat(str(value["day"])))
+        except KeyError as error:
+            raise ValueError(f"zero_statistics entry lacks {error.args[0]!r}") from error
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Every call to `endpoint` (of `station_id`, or of any station) answers `code`.
+
+    The portal's way of saying no to one thing while the rest works: for example
+    A0312 (no permission for the station) or 100004 (parameter error) from statistics.
+    """
+
+    endpoint: str
+    code: str
+    station_id: str | None = None
+    message: str = "refused"
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Refusal:
+        try:
+            return cls(
+                str(value["endpoint"]),
+                str(value["code"]),
+                None if value.get("station_id") is None else str(value["station_id"]),
+                str(value.get("message", "refused")),
+            )
+        except KeyError as error:
+            raise ValueError(f"refusals entry lacks {error.args[0]!r}") from error
+
+
 @dataclass
 class Faults:
     # A session that has served this many data calls is expired (None: never).
@@ -53,12 +130,18 @@ class Faults:
     # What SEMS+ answers for an expired session: one of protocol.EXPIRY_CODES.
     expiry_code: str = protocol.SEMSPLUS_SESSION_LOST
     rate_limit_calls: int = 0  # the next K data calls answer GY0429
+    # The Retry-After header of those answers: seconds, an HTTP date as text, or None.
+    rate_limit_retry_after: float | str | None = None
+    portal_error_calls: int = 0  # the next K data calls answer B0001
     server_error_calls: int = 0  # the next K data calls answer HTTP `server_error_status`
     server_error_status: int = 503
     slow_calls: int = 0  # the next K data calls wait `slow_seconds` before answering
     slow_seconds: float = 0.0
     malformed_json_calls: int = 0  # the next K data calls answer a truncated JSON body
     malformed_payloads: list[MalformedDay] = field(default_factory=list)
+    station_faults: list[StationFault] = field(default_factory=list)
+    zero_statistics: list[ZeroStatisticsDay] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)  # answered after the session check
     login_without_token: bool = False  # SEMS+ login answers {agreement: true, api} only
     login_parameter_error: bool = False  # SEMS+ login answers 100004
     login_wrong_password: bool = False  # every login is refused as a wrong password
@@ -85,6 +168,18 @@ class Faults:
                 return entry
         return None
 
+    def station_fault(self, station_id: str | None, endpoint: str) -> StationFault | None:
+        return next((f for f in self.station_faults if f.hits(station_id, endpoint)), None)
+
+    def zero_statistics_on(self, station_id: str, day: date) -> bool:
+        return ZeroStatisticsDay(station_id, day) in self.zero_statistics
+
+    def refusal(self, endpoint: str, station_id: str | None) -> Refusal | None:
+        for entry in self.refusals:
+            if entry.endpoint == endpoint and entry.station_id in (None, station_id):
+                return entry
+        return None
+
     def update(self, values: Mapping[str, Any]) -> None:
         """Apply settings from JSON, refusing unknown names and wrong types."""
         unknown = sorted(set(values) - set(_VALIDATORS))
@@ -103,6 +198,19 @@ class Faults:
                     {"station_id": e.station_id, "day": e.day.isoformat(), "kind": e.kind}
                     for e in value
                 ]
+            elif item.name == "station_faults":
+                value = [
+                    {
+                        "station_id": e.station_id,
+                        "answer": e.answer,
+                        "endpoints": list(e.endpoints) if e.endpoints is not None else None,
+                    }
+                    for e in value
+                ]
+            elif item.name == "zero_statistics":
+                value = [{"station_id": e.station_id, "day": e.day.isoformat()} for e in value]
+            elif item.name == "refusals":
+                value = [dataclasses.asdict(entry) for entry in value]
             elif item.name == "counts":
                 value = dict(value)
             result[item.name] = value
@@ -149,6 +257,27 @@ def _malformed(name: str, value: Any) -> list[MalformedDay]:
     return [v if isinstance(v, MalformedDay) else MalformedDay.from_json(v) for v in value]
 
 
+def _entries(kind: Any) -> Callable[[str, Any], list[Any]]:
+    def check(name: str, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise ValueError(f"{name} must be a list of objects")
+        return [v if isinstance(v, kind) else kind.from_json(v) for v in value]
+
+    return check
+
+
+def _retry_after(name: str, value: Any) -> float | str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return _seconds(name, value)
+
+
+def _refusals(name: str, value: Any) -> list[Refusal]:
+    if not isinstance(value, list):
+        raise ValueError(f"{name} must be a list of {{endpoint, code, station_id, message}}")
+    return [v if isinstance(v, Refusal) else Refusal.from_json(v) for v in value]
+
+
 def _endpoints(name: str, value: Any) -> list[str] | None:
     if value is not None and not (
         isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -162,12 +291,17 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "token_expiry_repeat": _flag,
     "expiry_code": _expiry_code,
     "rate_limit_calls": _count_setting,
+    "rate_limit_retry_after": _retry_after,
+    "portal_error_calls": _count_setting,
     "server_error_calls": _count_setting,
     "server_error_status": _http_5xx,
     "slow_calls": _count_setting,
     "slow_seconds": _seconds,
     "malformed_json_calls": _count_setting,
     "malformed_payloads": _malformed,
+    "station_faults": _entries(StationFault),
+    "zero_statistics": _entries(ZeroStatisticsDay),
+    "refusals": _refusals,
     "login_without_token": _flag,
     "login_parameter_error": _flag,
     "login_wrong_password": _flag,

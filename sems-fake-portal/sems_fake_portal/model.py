@@ -41,6 +41,8 @@ class Station:
     # offset), which is what forces a client to ask its user for the zone.
     exposes_timezone: bool = True
     created: date = date(2019, 4, 1)
+    # When False the station metadata names no creation or turn-on date.
+    exposes_created: bool = True
 
     def __post_init__(self) -> None:
         try:

@@ -310,6 +310,8 @@ def semsplus_station_row(
     }
     if station.exposes_timezone:
         row["timeZone"] = station.timezone
+    if not station.exposes_created:
+        del row["createTime"]
     return row
 
 
@@ -345,6 +347,8 @@ def semsplus_station_detail(station: Station) -> dict[str, Any]:
         detail["gridStatus"] = "1"
     if station.exposes_timezone:
         detail["timeZone"] = station.timezone
+    if not station.exposes_created:
+        del detail["createTime"]
     return detail
 
 
@@ -438,7 +442,7 @@ def legacy_monitor_detail(
     """
     total = lifetime_production_kwh(station, now_local.date())
     serial = "GW" + station.id.replace("-", "")[:14].upper()
-    return {
+    detail: dict[str, Any] = {
         "info": {
             "powerstation_id": station.id,
             "time": now_local.strftime("%m/%d/%Y %H:%M:%S"),
@@ -505,6 +509,10 @@ def legacy_monitor_detail(
         "soc": {"power": 0, "status": 0},
         "equipment": [],
     }
+    if not station.exposes_created:
+        for name in ("turnon_time", "create_time"):
+            del detail["info"][name]
+    return detail
 
 
 def legacy_station_row(station: Station) -> dict[str, Any]:

@@ -43,6 +43,8 @@ PARAMETER_ERROR = "100004"
 SYSTEM_ERROR = "100000"
 RATE_LIMITED = "GY0429"
 BAD_STATISTICS_DIMENSION = "S0327"
+PORTAL_SIDE_ERROR = "B0001"  # SEMS+ "system execution error"
+PERMISSION_DENIED = "100025"  # the account may not read this station
 # What SEMS+ has been seen to answer for an expired session (Faults.expiry_code).
 EXPIRY_CODES = (
     SEMSPLUS_SESSION_LOST,

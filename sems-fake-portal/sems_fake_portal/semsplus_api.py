@@ -195,11 +195,26 @@ def statistics(portal: FakePortal, call: Call, session: Session) -> Answer:
         "month": lambda day: day.strftime("%Y-%m"),
         "year": lambda day: str(day.year),
     }
+    # A public client reports zeros for day ranges longer than a calendar year.
+    all_zero = (
+        dimension == "day"
+        and portal.options.statistics_zeros_across_years
+        and start.year != end.year
+    )
+    if all_zero:
+        portal.count("statistics_zeros_across_years")
+        call.applied.append("statistics_zeros_across_years")
     buckets: dict[str, list[DayEnergy]] = {}
     for day in days:
         if day > today:
             break
-        buckets.setdefault(label_of[dimension](day), []).append(portal.day_energy(station, day))
+        energy = portal.day_energy(station, day)
+        if all_zero or portal.faults.zero_statistics_on(station.id, day):
+            if not all_zero:
+                portal.count("zero_statistics")
+                call.applied.append(f"zero_statistics:{day}")
+            energy = DayEnergy(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        buckets.setdefault(label_of[dimension](day), []).append(energy)
     periods = [
         payloads.PeriodEnergy(label, payloads.sum_energy(energies))
         for label, energies in buckets.items()

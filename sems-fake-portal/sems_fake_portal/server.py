@@ -8,6 +8,7 @@ truncated JSON) are applied here, around every data call.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -53,6 +54,8 @@ class PortalOptions:
 
     max_window_days: int = 7  # longest statisticsAndPreV2 window; longer answers 100004
     max_statistics_days: int = 366  # longest `dimension: day` statistics range
+    # A `dimension: day` range not inside one calendar year answers zeros (as reported).
+    statistics_zeros_across_years: bool = True
     points_key: payloads.PointsKey = "powerData"  # or "statisticsList"; both reported
     missing_series: payloads.MissingSeries = "omit"  # or "null": all-null series
     markers: bool = True  # the isCE marker points SEMS+ adds to each day
@@ -285,6 +288,25 @@ class FakePortal:
     def requests_for(self, endpoint: str) -> list[RequestRecord]:
         return [record for record in self.requests if record.endpoint == endpoint]
 
+    def secrets(self) -> list[str]:
+        """Every string a client must never write down: each account's password, its SEMS+
+        hash (and the MD5 inside it), account name and uid, and every session token, login
+        uuid and X-Signature this portal handed out or received. Tests scan output for them."""
+        found: set[str] = set()
+        for account in self.accounts:
+            hashed = protocol.semsplus_password_hash(account.password)
+            md5_hex = base64.b64decode(hashed).decode()
+            found.update((account.password, hashed, md5_hex, account.account, account.uid))
+        with self.lock:
+            for session in self._sessions.values():
+                found.add(session.token)
+                found.update(
+                    str(session.login_data[key]) for key in ("uuid",) if key in session.login_data
+                )
+            signatures = {record.headers.get("x-signature") for record in self._log}
+        found.update(signature for signature in signatures if isinstance(signature, str))
+        return sorted(value for value in found if value)
+
     def clear_requests(self) -> None:
         with self.lock:
             self._log.clear()
@@ -399,6 +421,7 @@ class FakePortal:
         except PortalError as failure:
             self._record(call, failure.status, failure.code, None, started)
             content_type = "text/html" if failure.status >= 500 else "application/json"
+            call.reply_headers.update(failure.headers)
             return failure.status, _dump(failure.body), content_type
         body = _dump(answer.body)
         if not route.login and self._take("malformed_json_calls", call.endpoint):
@@ -437,20 +460,50 @@ class FakePortal:
             self.count("rate_limited")
             call.applied.append("rate_limited")
             message = "Too many requests, please try again later."
-            if call.endpoint.startswith("legacy."):
-                raise legacy_failure(protocol.RATE_LIMITED, message)
-            raise semsplus_failure(protocol.RATE_LIMITED, message)
+            failure = (
+                legacy_failure(protocol.RATE_LIMITED, message)
+                if call.endpoint.startswith("legacy.")
+                else semsplus_failure(protocol.RATE_LIMITED, message)
+            )
+            retry_after = self.faults.rate_limit_retry_after
+            if retry_after is not None:
+                text = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
+                failure.headers["Retry-After"] = text
+            raise failure
+        if self._take("portal_error_calls", call.endpoint):
+            self.count("portal_error")
+            call.applied.append("portal_error")
+            raise self._failure(call, protocol.PORTAL_SIDE_ERROR, "system execution error")
+        station_fault = self.faults.station_fault(_station_in(call), call.endpoint)
+        if station_fault is not None:
+            self.count(f"station_{station_fault.answer}")
+            call.applied.append(f"station_{station_fault.answer}")
+            if station_fault.answer == "permission_denied":
+                raise self._failure(call, protocol.PERMISSION_DENIED, "permission denied")
+            if station_fault.answer == "portal_error":
+                raise self._failure(call, protocol.PORTAL_SIDE_ERROR, "system execution error")
+            page = "<html><body><h1>500 Internal Server Error</h1></body></html>"
+            raise PortalError(page, None, 500)
+
+    @staticmethod
+    def _failure(call: Call, code: str, message: str) -> PortalError:
+        """A failure envelope in the call's API generation."""
+        if call.endpoint.startswith("legacy."):
+            return legacy_failure(int(code) if code.isdigit() else code, message)
+        return semsplus_failure(code, message)
 
     def _data_call(self, call: Call, route: _Route) -> Answer:
         if route.generation == "semsplus":
             session = semsplus_api.authenticate(self, call, route.region)
             if call.body_error:
                 raise semsplus_parameter_error(call.body_error)
+            self._refuse_if_asked(call)
             answer = semsplus_api.DATA_HANDLERS[route.endpoint](self, call, session)
         else:
             legacy_session = legacy_api.authenticate(self, call, route.region)
             if call.body_error:
                 raise legacy_failure(protocol.LEGACY_PARAMETER_ERROR, call.body_error)
+            self._refuse_if_asked(call)
             answer = legacy_api.DATA_HANDLERS[route.endpoint](self, call, legacy_session)
             if legacy_session is None:
                 return answer
@@ -458,6 +511,18 @@ class FakePortal:
         with self.lock:
             session.served += 1
         return answer
+
+    def _refuse_if_asked(self, call: Call) -> None:
+        """The `refusals` fault: this endpoint (for this station) answers a code."""
+        with self.lock:
+            refusal = self.faults.refusal(call.endpoint, _station_in(call))
+        if refusal is None:
+            return
+        self.count("refused")
+        call.applied.append(f"refused:{refusal.code}")
+        if call.endpoint.startswith("legacy."):
+            raise legacy_failure(refusal.code, refusal.message)
+        raise semsplus_failure(refusal.code, refusal.message)
 
     def _record(
         self, call: Call, status: int, code: str | int | None, answer: Answer | None, started: float
@@ -586,6 +651,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", f"{content_type};charset=UTF-8")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in call.reply_headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
         except ConnectionError:  # the client gave up (a timeout test does): nobody to tell

@@ -22,11 +22,26 @@ if t.TYPE_CHECKING:
 
 
 class DiscoveryOrderTap(Tap):
-    """A tap that syncs its streams in the order `discover_streams` lists them."""
+    """A tap that syncs its streams in the order `discover_streams` lists them, with a
+    hook before the first stream and one after the last stream's final STATE."""
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]
         """The SDK's sorts streams by name and is final; sync_all has no other order hook."""
         return list(self.discover_streams())
+
+    def sync_all(self) -> None:  # type: ignore[misc]
+        """Final in the SDK, which offers no hook around the whole sync: the run checks its
+        settings before any request, and gives its verdict (exit non-zero when days were
+        set aside) only after every stream has sent its records and its final STATE."""
+        self.before_sync()
+        super().sync_all()
+        self.after_sync()
+
+    def before_sync(self) -> None:
+        """Called before the first stream syncs."""
+
+    def after_sync(self) -> None:
+        """Called once every stream has synced and sent its final STATE."""
 
 
 class DayBookmarkStream(Stream):

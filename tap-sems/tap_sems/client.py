@@ -13,9 +13,11 @@ from __future__ import annotations
 import abc
 import base64
 import datetime as dt
+import email.utils
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,7 +30,16 @@ from tap_sems.result_codes import Outcome, outcome_of
 
 
 class SemsError(Exception):
-    """A SEMS problem the user can act on; the message is safe to show."""
+    """A SEMS problem the user can act on; the message is safe to show. It stops the run."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # the portal's result code, when it answered one
+
+
+class SemsRequestError(SemsError):
+    """A request that failed for good for reasons confined to what it asked for (a station,
+    some days): the run sets those days aside and goes on with the rest."""
 
 
 class SemsLoginError(SemsError):
@@ -39,7 +50,11 @@ class SemsTermsError(SemsError):
     """The login worked but the account must first accept terms in the web portal."""
 
 
-class SemsParameterError(SemsError):
+class SemsPortalError(SemsError):
+    """The login did not get through (unreachable, or an answer the tap cannot use)."""
+
+
+class SemsParameterError(SemsRequestError):
     """The portal refused the request's parameters (100004, S0327)."""
 
 
@@ -47,12 +62,20 @@ class SemsSessionError(SemsError):
     """The session was rejected even right after a fresh login."""
 
 
-class SemsUnavailableError(SemsError):
+class SemsUnavailableError(SemsRequestError):
     """Transient failures outlasted every retry."""
 
 
-class SemsApiError(SemsError):
+class SemsApiError(SemsRequestError):
     """An answer the result-code table does not cover."""
+
+
+class SemsPermissionError(SemsRequestError):
+    """The portal refuses this account the data of one station (100025)."""
+
+
+class SemsUnknownStationError(SemsError):
+    """The station is not one the account can see (A0312)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,7 @@ class Answer:
 
     status: int
     payload: Mapping[str, Any]
+    raw: bytes = b""  # the body as the portal sent it
 
     @property
     def code(self) -> str:
@@ -96,6 +120,45 @@ class Answer:
     def describe(self) -> str:
         text = f"code {self.code or '(none)'}"
         return f"{text}: {self.message}" if self.message else text
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a call asks for, in the portal's terms: names raw captures and diagnosis files."""
+
+    endpoint: str  # login, power_curve, statistics, station_detail, station_list, power_chart
+    station_id: str | None = None
+    first: dt.date | None = None
+    last: dt.date | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A finished request and its answer, as observers (raw capture, diagnosis) see it.
+
+    Login requests carry the password, so their body is never passed on.
+    """
+
+    generation: str
+    topic: Topic
+    method: str
+    url: str
+    params: Mapping[str, str] | None
+    body: Mapping[str, Any] | None
+    answer: Answer
+
+    def request(self) -> dict[str, Any]:
+        """What was asked, as kept next to the answer (never headers: they hold the token)."""
+        return {
+            "method": self.method,
+            "url": self.url,
+            "params": dict(self.params or {}),
+            "body": self.body,
+        }
+
+
+Observer = Callable[[Exchange], None]
 
 
 class SemsClient(abc.ABC):
@@ -126,6 +189,8 @@ class SemsClient(abc.ABC):
         )
         self._api: str | None = None
         self._last_request_at = 0.0
+        # Called with every answer that got past transient trouble, before it is used.
+        self.observers: list[Observer] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, base_url={self.base_url!r})"
@@ -141,8 +206,17 @@ class SemsClient(abc.ABC):
         return self._api
 
     def login(self) -> None:
+        """Log in; a login that does not get through stops the run, whatever the cause."""
         self._api = None
-        self._login()
+        try:
+            self._login()
+        except SemsUnavailableError as error:
+            raise SemsPortalError(
+                f"{error}. Is the portal reachable from here? Check the network and the "
+                "`api_url` setting.",
+            ) from None
+        except SemsRequestError as error:
+            raise SemsPortalError(str(error), code=error.code) from None
 
     def call(
         self,
@@ -150,6 +224,7 @@ class SemsClient(abc.ABC):
         body: Mapping[str, Any] | None,
         *,
         what: str,
+        topic: Topic,
         method: str = "POST",
         params: Mapping[str, str] | None = None,
     ) -> Mapping[str, Any]:
@@ -157,7 +232,9 @@ class SemsClient(abc.ABC):
         fresh_login = False
         while True:
             url = self.join(self.api, path)
-            answer = self.exchange(method, url, what=what, body=body, params=params, auth=True)
+            answer = self.exchange(
+                method, url, what=what, topic=topic, body=body, params=params, auth=True
+            )
             if answer.status == 401 or answer.outcome is Outcome.SESSION_LOST:
                 if fresh_login:
                     raise SemsSessionError(self.session_rejected_message(what, answer))
@@ -167,16 +244,27 @@ class SemsClient(abc.ABC):
                 continue
             if answer.outcome is Outcome.SUCCESS:
                 return answer.payload
+            code = answer.code or None
             if answer.outcome is Outcome.BAD_PARAMETERS:
                 raise SemsParameterError(
-                    f"{what}: the portal refused the parameters ({answer.describe()})"
+                    f"{what}: the portal refused the parameters ({answer.describe()})", code=code
                 )
             if answer.outcome is Outcome.WRONG_CREDENTIALS:
                 raise SemsLoginError(
-                    f"{what}: the portal rejected the credentials ({answer.describe()})"
+                    f"{what}: the portal rejected the credentials ({answer.describe()})", code=code
+                )
+            if answer.outcome is Outcome.PERMISSION_DENIED:
+                raise SemsPermissionError(
+                    f"{what}: the portal refuses this account access ({answer.describe()})",
+                    code=code,
+                )
+            if answer.outcome is Outcome.UNKNOWN_STATION:
+                raise SemsUnknownStationError(
+                    f"{what}: not a station of this account ({answer.describe()})", code=code
                 )
             raise SemsApiError(
-                f"{what}: unexpected answer ({answer.describe()}, HTTP {answer.status})"
+                f"{what}: unexpected answer ({answer.describe()}, HTTP {answer.status})",
+                code=code,
             )
 
     def exchange(
@@ -185,21 +273,19 @@ class SemsClient(abc.ABC):
         url: str,
         *,
         what: str,
+        topic: Topic,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         auth: bool,
         headers: Mapping[str, str] | None = None,
     ) -> Answer:
-        """One request, retried through transient trouble; any result code is returned."""
+        """One request, retried through transient trouble; any result code is returned
+        (and shown to the observers first)."""
         policy = self.policy
         problem = ""
+        wait = 0.0
         for attempt in range(policy.max_retries + 1):
             if attempt:
-                wait = (
-                    policy.rate_limit_wait_seconds
-                    if problem.startswith("rate limited")
-                    else policy.backoff(attempt)
-                )
                 self.logger.warning(
                     "%s: %s; retry %d of %d in %.1f s",
                     what,
@@ -209,6 +295,7 @@ class SemsClient(abc.ABC):
                     wait,
                 )
                 self._sleep(wait)
+            wait = policy.backoff(attempt + 1)
             self._throttle()
             request_headers = dict(headers or {})
             if auth:
@@ -229,7 +316,7 @@ class SemsClient(abc.ABC):
                 problem = f"connection failed ({type(error).__name__})"
                 continue
             if response.status_code == 429:
-                problem = "rate limited (HTTP 429)"
+                problem, wait = self.rate_limited("HTTP 429", response)
                 continue
             if response.status_code >= 500:
                 problem = f"HTTP {response.status_code}"
@@ -244,19 +331,43 @@ class SemsClient(abc.ABC):
             if not isinstance(payload, Mapping):
                 problem = f"the answer is JSON {type(payload).__name__}, not an object"
                 continue
-            answer = Answer(response.status_code, payload)
+            answer = Answer(response.status_code, payload, response.content)
             if answer.outcome is Outcome.RATE_LIMITED:
-                problem = f"rate limited ({answer.describe()})"
+                problem, wait = self.rate_limited(answer.describe(), response)
                 continue
             if answer.outcome is Outcome.TRANSIENT:
-                problem = f"system error ({answer.describe()})"
+                problem = f"portal-side error ({answer.describe()})"
                 continue
+            exchange = Exchange(
+                self.generation, topic, method, url, params, body if auth else None, answer
+            )
+            for observe in self.observers:
+                observe(exchange)
             if response.status_code >= 400:
-                raise SemsApiError(f"{what}: HTTP {response.status_code} ({answer.describe()})")
+                raise SemsApiError(
+                    f"{what}: HTTP {response.status_code} ({answer.describe()})",
+                    code=answer.code or None,
+                )
             return answer
         raise SemsUnavailableError(
-            f"{what}: gave up after {policy.max_retries + 1} attempts; last problem: {problem}"
+            f"{what}: gave up after {policy.max_retries + 1} attempts at {url}; "
+            f"last problem: {problem}"
         )
+
+    def rate_limited(self, what: str, response: requests.Response) -> tuple[str, float]:
+        """The problem to log and the wait: Retry-After when the portal sends one, at most
+        rate_limit_wait_seconds; without it, rate_limit_wait_seconds."""
+        limit = self.policy.rate_limit_wait_seconds
+        asked = retry_after_seconds(response.headers.get("Retry-After"), time.time())
+        if asked is None:
+            return f"rate limited ({what})", limit
+        if asked > limit:
+            return (
+                f"rate limited ({what}; the portal asks for {asked:g} s, "
+                f"rate_limit_wait_seconds allows {limit:g})",
+                limit,
+            )
+        return f"rate limited ({what}; Retry-After {asked:g} s)", asked
 
     @staticmethod
     def join(base: str, path: str) -> str:
@@ -280,7 +391,8 @@ class SemsClient(abc.ABC):
         if answer.outcome is Outcome.WRONG_CREDENTIALS:
             return SemsLoginError(
                 f"{self.name} login failed: wrong account or password for account "
-                f"'{self.account}' ({answer.describe()})"
+                f"'{self.account}' ({answer.describe()}). Check both; an account locked "
+                "after too many attempts is refused the same way."
             )
         if answer.outcome is Outcome.BAD_PARAMETERS:
             return SemsParameterError(
@@ -350,6 +462,7 @@ class SemsPlusClient(SemsClient):
             "POST",
             self.join(self.base_url, self.login_path),
             what="SEMS+ login",
+            topic=Topic("login"),
             body=body,
             auth=False,
             headers=headers,
@@ -410,6 +523,7 @@ class SemsPlusClient(SemsClient):
             "/sems-plant/api/v1/hems/power/statisticsAndPreV2",
             body,
             what=f"SEMS+ power curve {station_id} {first}..{last}",
+            topic=Topic("power_curve", station_id, first, last),
         )
 
     def statistics(
@@ -427,6 +541,7 @@ class SemsPlusClient(SemsClient):
             "/sems-plant/api/stations/statistics",
             body,
             what=f"SEMS+ statistics {station_id} {first}..{last}",
+            topic=Topic("statistics", station_id, first, last),
         )
 
     def station_detail(self, station_id: str) -> Mapping[str, Any]:
@@ -435,6 +550,7 @@ class SemsPlusClient(SemsClient):
             {},
             params={"stationId": station_id},
             what=f"SEMS+ station detail {station_id}",
+            topic=Topic("station_detail", station_id),
         )
 
     def stations_page(self, page: int, size: int) -> Mapping[str, Any]:
@@ -442,6 +558,7 @@ class SemsPlusClient(SemsClient):
             "/sems-plant/api/portal/stations/page",
             {"current": page, "size": size},
             what=f"SEMS+ station list page {page}",
+            topic=Topic("station_list", page=page),
         )
 
 
@@ -469,6 +586,7 @@ class LegacyClient(SemsClient):
             "POST",
             self.join(self.base_url, self.login_path),
             what="Legacy SEMS login",
+            topic=Topic("login"),
             body=body,
             auth=False,
             headers=headers,
@@ -503,11 +621,15 @@ class LegacyClient(SemsClient):
             "v2/Charts/GetPlantPowerChart",
             {"id": station_id, "date": day.isoformat(), "full_script": False},
             what=f"Legacy power chart {station_id} {day}",
+            topic=Topic("power_chart", station_id, day, day),
         )
 
     def station_list(self) -> Mapping[str, Any]:
         return self.call(
-            "v2/HistoryData/QueryPowerStationByHistory", {}, what="Legacy station list"
+            "v2/HistoryData/QueryPowerStationByHistory",
+            {},
+            what="Legacy station list",
+            topic=Topic("station_list"),
         )
 
     def monitor_detail(self, station_id: str) -> Mapping[str, Any]:
@@ -515,8 +637,27 @@ class LegacyClient(SemsClient):
             "v3/PowerStation/GetMonitorDetailByPowerstationId",
             {"powerStationId": station_id},
             what=f"Legacy station detail {station_id}",
+            topic=Topic("station_detail", station_id),
         )
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def retry_after_seconds(header: str | None, now: float) -> float | None:
+    """Seconds a Retry-After header asks for: a number of seconds or an HTTP date."""
+    text = (header or "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        seconds = moment.timestamp() - now
+    return max(seconds, 0.0) if math.isfinite(seconds) else None

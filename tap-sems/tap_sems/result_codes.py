@@ -2,6 +2,8 @@
 
 SEMS answers HTTP 200 even on failure; the outcome is in `code`, an int or a string
 (`0`, `"0"`, `"00000"`). docs/sems-protocol.md explains each code and where it was seen.
+The SEMS+ codes (a letter and four digits) follow a common Java error-code convention:
+A for a problem on the caller's side, B for one on the portal's side, C for a dependency.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ class Outcome(enum.Enum):
 
     SUCCESS = "use the data"
     SESSION_LOST = "log in again once, then repeat the call"
-    WRONG_CREDENTIALS = "stop: wrong account or password"
+    WRONG_CREDENTIALS = "stop: wrong account or password (or a locked account)"
     BAD_PARAMETERS = "stop, or ask again with smaller windows where the tap can"
-    RATE_LIMITED = "wait rate_limit_wait_seconds, then retry"
+    RATE_LIMITED = "wait Retry-After (at most rate_limit_wait_seconds), then retry"
     TRANSIENT = "retry with backoff, up to max_retries"
+    PERMISSION_DENIED = "set the station's days aside: the account may not read them"
+    UNKNOWN_STATION = "stop, listing the stations the account can see"
 
 
 RESULT_CODES: dict[str, Outcome] = {
@@ -33,6 +37,9 @@ RESULT_CODES: dict[str, Outcome] = {
     "S0327": Outcome.BAD_PARAMETERS,  # SEMS+ statistics dimension refused
     "GY0429": Outcome.RATE_LIMITED,
     "100000": Outcome.TRANSIENT,  # system error (also: a missing token header)
+    "B0001": Outcome.TRANSIENT,  # SEMS+ portal-side error ("system execution error")
+    "100025": Outcome.PERMISSION_DENIED,  # permission denied for one station
+    "A0312": Outcome.UNKNOWN_STATION,  # SEMS+ no permission: a station of another account
 }
 # Whole families of codes: SEMS+ answers A02xx for a wrong account or password.
 CODE_PREFIXES: dict[str, Outcome] = {"A02": Outcome.WRONG_CREDENTIALS}

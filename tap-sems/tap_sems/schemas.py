@@ -43,6 +43,11 @@ PLANT_POWER = th.PropertiesList(
         th.ObjectType(additional_properties=True),
         description="Series the tap does not map, under their portal key and in their portal unit",
     ),
+    th.Property(
+        "complete",
+        th.BooleanType,
+        description="False for a day that was not over when read (today): more points may follow",
+    ),
 ).to_dict()
 
 STATIONS = th.PropertiesList(
@@ -75,7 +80,21 @@ DAILY_ENERGY = th.PropertiesList(
     th.Property(
         "method",
         th.StringType,
-        description="'portal_statistics' or 'integrated_power_curve'",
+        description=(
+            "'portal_statistics', 'integrated_power_curve', or "
+            "'integrated_power_curve_statistics_rejected' (the portal's statistics fell "
+            "grossly short of the curve's energy that day)"
+        ),
     ),
     th.Property("source", th.StringType),
+    th.Property(
+        "complete",
+        th.BooleanType,
+        description="False for a day that was not over when read (today): the totals will grow",
+    ),
+    th.Property(
+        "read_through",
+        th.DateTimeType,
+        description="UTC instant the day was read up to: when it was read, or its end if over",
+    ),
 ).to_dict()

@@ -8,6 +8,8 @@ says nothing about daylight saving.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,6 +29,11 @@ MAPPED = {
     "longitude": ("longitude", "lng", "lon"),
 }
 NUMERIC = ("capacity_kwp", "battery_capacity_kwh", "latitude", "longitude")
+# When the plant was set up in the portal, or its inverter first turned on (kept in `extra`).
+FIRST_DAY_FIELDS = ("createTime", "create_time", "turnon_time", "turnOnTime", "installTime")
+ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
+SLASHED_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+EPOCH_MS_AFTER_2001 = 10**12
 
 
 def empty_station(station_id: str, *, source: str) -> Record:
@@ -83,20 +90,30 @@ def station_from_fields(
     return record
 
 
-def parse_semsplus_station_page(payload: Any) -> tuple[list[str], int]:
-    """Station ids on one page of the SEMS+ station list, and the total count."""
+def parse_semsplus_station_page(payload: Any) -> tuple[dict[str, str], int]:
+    """Stations on one page of the SEMS+ station list (id and name), and the total count."""
     data = check_success(payload, "station list")
     rows = data.get("dataList", data.get("records", data.get("list")))
     if not isinstance(rows, list):
         raise PayloadError("station list: no list of stations ('dataList')")
-    ids = []
+    found = station_rows(rows)
+    total = data.get("total")
+    return found, int(total) if isinstance(total, int | str) and str(total).isdigit() else len(rows)
+
+
+def station_rows(rows: list[Any]) -> dict[str, str]:
+    """Id and name of each row of a station list (a row may also be a bare id)."""
+    found: dict[str, str] = {}
     for index, row in enumerate(rows):
-        station_id = row.get("id") or row.get("stationId") if isinstance(row, Mapping) else None
+        fields = row if isinstance(row, Mapping) else {}
+        station_id = row if isinstance(row, str) else None
+        for key in MAPPED["station_id"]:
+            station_id = station_id or fields.get(key)
         if not isinstance(station_id, str) or not station_id:
             raise PayloadError(f"station list row {index} has no station id")
-        ids.append(station_id)
-    total = data.get("total")
-    return ids, int(total) if isinstance(total, int | str) and str(total).isdigit() else len(ids)
+        name = next((fields[k] for k in (*MAPPED["name"], "pw_name") if fields.get(k)), "")
+        found[station_id] = str(name)
+    return found
 
 
 def parse_semsplus_station(payload: Any, *, station_id: str) -> Record:
@@ -133,7 +150,7 @@ def legacy_utc_offset_hours(record: Record) -> float | None:
     return -float(value) if isinstance(value, int | float) else None
 
 
-def parse_legacy_station_list(payload: Any) -> list[str]:
+def parse_legacy_station_list(payload: Any) -> dict[str, str]:
     """QueryPowerStationByHistory (`data.list` of stations); also the shapes of
     GetPowerStationIdByOwner (`data` is one id or a list), which some accounts answer."""
     if not isinstance(payload, Mapping):
@@ -147,12 +164,42 @@ def parse_legacy_station_list(payload: Any) -> list[str]:
         rows = rows.get("list")
     if not isinstance(rows, list):
         raise PayloadError("station list: no list of stations in 'data'")
-    ids = []
-    for index, row in enumerate(rows):
-        station_id = row
-        if isinstance(row, Mapping):
-            station_id = row.get("powerstation_id") or row.get("id") or row.get("powerStationId")
-        if not isinstance(station_id, str) or not station_id:
-            raise PayloadError(f"station list row {index} has no station id")
-        ids.append(station_id)
-    return ids
+    return station_rows(rows)
+
+
+def first_day(record: Mapping[str, Any]) -> dt.date | None:
+    """The earliest day the station metadata names for the plant (set up or turned on).
+
+    Legacy dates are MM/dd/yyyy in the captures although the account's `date_format` may
+    say otherwise, so a date that reads both ways counts as the earlier of the two: a start
+    moved too early costs requests, one moved too late would lose data.
+    """
+    extra = record.get("extra") or {}
+    days = [day for name in FIRST_DAY_FIELDS if (day := earliest_day(extra.get(name)))]
+    return min(days, default=None)
+
+
+def earliest_day(value: Any) -> dt.date | None:
+    candidates: list[tuple[int, int, int]] = []
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value >= EPOCH_MS_AFTER_2001:  # epoch milliseconds; the plant's zone is unknown here
+            moment = dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+            return moment.date() - dt.timedelta(days=1)
+        return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if match := ISO_DATE.match(text):
+        year, month, day = map(int, match.groups())
+        candidates.append((year, month, day))
+    elif match := SLASHED_DATE.match(text):
+        first, second, year = map(int, match.groups())
+        candidates += [(year, first, second), (year, second, first)]
+    days = []
+    for year, month, day in candidates:
+        try:
+            days.append(dt.date(year, month, day))
+        except ValueError:
+            continue
+    plausible = [day for day in days if dt.date(2000, 1, 1) <= day]
+    return min(plausible, default=None)

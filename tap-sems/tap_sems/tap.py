@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import sys
+from functools import cached_property
 from typing import Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
 
 from tap_sems import streams
 from tap_sems._sdk import DiscoveryOrderTap
 from tap_sems.backends import BACKENDS, Source
 from tap_sems.client import SemsError
 from tap_sems.settings import INTERVALS, default
+
+# Exit codes: 1 the run stopped; 3 it finished, but some days were set aside.
+STOPPED = 1
+DAYS_SET_ASIDE = 3
+
+
+class SemsDaysSetAsideError(SemsError):
+    """The run finished, but days or stations could not be read (fail_on_set_aside_days)."""
+
 
 # A number, or its text: the SDK passes TAP_SEMS_* variables of number settings on as text.
 SECONDS_OR_RATE = th.CustomType(
@@ -40,7 +51,7 @@ class TapSems(DiscoveryOrderTap):
             "start_date",
             th.DateType,
             required=True,
-            description="First plant-local day to export",
+            description="First plant-local day to export, YYYY-MM-DD",
         ),
         th.Property(
             "end_date",
@@ -62,7 +73,18 @@ class TapSems(DiscoveryOrderTap):
         th.Property(
             "archive_dir",
             th.StringType,
-            description="For backend archive: folder of raw_v2_YYYY-MM-DD.json legacy day files",
+            description=(
+                "For backend archive: a raw_dir of earlier runs, and/or a folder of the earlier "
+                "exporter's raw_v2_YYYY-MM-DD.json legacy day files"
+            ),
+        ),
+        th.Property(
+            "raw_dir",
+            th.StringType,
+            description=(
+                "Local folder where every data answer of the portal is kept as sent (gzipped "
+                "JSON per station, endpoint and days), so backend archive can re-read it"
+            ),
         ),
         th.Property(
             "timezone",
@@ -90,6 +112,33 @@ class TapSems(DiscoveryOrderTap):
             th.IntegerType,
             default=default("lookback_days"),
             description="Finished days re-read before the bookmark (the portal fills days late)",
+        ),
+        th.Property(
+            "max_day_attempts",
+            th.IntegerType,
+            default=default("max_day_attempts"),
+            description=(
+                "Runs that try a day that cannot be read before it is set aside for good "
+                "(still listed in the state and a warning, read again only when retry_days "
+                "names it)"
+            ),
+        ),
+        th.Property(
+            "retry_days",
+            th.ArrayType(th.StringType),
+            description=(
+                "Days set aside for good to read again in this run: YYYY-MM-DD, "
+                "YYYY-MM-DD..YYYY-MM-DD, or all"
+            ),
+        ),
+        th.Property(
+            "fail_on_set_aside_days",
+            th.BooleanType,
+            default=default("fail_on_set_aside_days"),
+            description=(
+                "End a run in which days were set aside with exit code 3, after everything "
+                "else was exported; false: exit 0 with warnings"
+            ),
         ),
         th.Property(
             "max_requests_per_second",
@@ -123,24 +172,67 @@ class TapSems(DiscoveryOrderTap):
         ),
     ).to_dict()
 
+    @cached_property
+    def source(self) -> Source:
+        """Settings, backend, stations and the report of the run, shared by the streams."""
+        return Source(self.config, self.logger)
+
     def discover_streams(self) -> list[Stream]:
         """stations first (the others need its metadata), then plant_power, whose days
-        daily_energy integrates without asking the portal again (legacy and archive)."""
-        source = Source(self.config, self.logger)
+        daily_energy integrates (legacy and archive) or checks its statistics against."""
         return [
-            streams.StationsStream(self, source),
-            streams.PlantPowerStream(self, source),
-            streams.DailyEnergyStream(self, source),
+            streams.StationsStream(self, self.source),
+            streams.PlantPowerStream(self, self.source),
+            streams.DailyEnergyStream(self, self.source),
         ]
+
+    def before_sync(self) -> None:
+        """Settings that cannot work stop the run before the portal is asked anything."""
+        _ = self.source.settings
+
+    def after_sync(self) -> None:
+        """Name the days set aside for good, and end non-zero if this run set any aside."""
+        report = self.source.report
+        report.warn_given_up(self.logger)
+        summary = report.summary()
+        if summary is None:
+            return
+        if not self.source.settings.fail_on_set_aside_days:
+            self.logger.warning("%s", summary)
+            return
+        raise SemsDaysSetAsideError(
+            f"{summary} This run ends with exit code {DAYS_SET_ASIDE} so schedulers notice; "
+            "set fail_on_set_aside_days to false to end such runs with 0."
+        )
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
-        """Stop with one clear line, not a traceback, on problems the user can fix."""
+        """Every fatal error ends with one plain line at error level, the last the tap
+        writes: what went wrong and what to do. The traceback only at debug level."""
         try:
             super().invoke(*args, **kwargs)
+        except SemsDaysSetAsideError as error:
+            cls.stop(f"tap-sems finished with days set aside. {error}", DAYS_SET_ASIDE)
         except SemsError as error:
-            cls.logger.error("tap-sems stopped: %s", error)
-            sys.exit(1)
+            cls.stop(f"tap-sems stopped: {error}")
+        except ConfigValidationError as error:
+            problems = "; ".join(str(problem) for problem in error.errors) or str(error)
+            cls.stop(
+                f"tap-sems stopped: the settings are not valid: {problems}. See the settings "
+                "table in the tap-sems README."
+            )
+        except Exception as error:  # a bug: say so plainly, the traceback is for debug
+            cls.stop(
+                f"tap-sems stopped on an unexpected error ({type(error).__name__}: {error}). "
+                "If the config, state and catalog files are valid, this is a bug in tap-sems: "
+                "run again with TAP_SEMS_LOGLEVEL=debug to see where it happened, and report it."
+            )
+
+    @classmethod
+    def stop(cls, line: str, code: int = STOPPED) -> None:
+        cls.logger.debug("Where the run stopped:", exc_info=True)
+        cls.logger.error("%s", line)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = dt.timezone.utc
@@ -96,10 +96,31 @@ def iter_days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
         day += dt.timedelta(days=1)
 
 
-def chunk_days(first: dt.date, last: dt.date, size: int) -> Iterator[tuple[dt.date, dt.date]]:
-    """Consecutive windows of at most `size` days covering first..last."""
+def chunk_days(
+    first: dt.date, last: dt.date, size: int, *, within_year: bool = False
+) -> Iterator[tuple[dt.date, dt.date]]:
+    """Consecutive windows of at most `size` days covering first..last; with
+    `within_year`, no window crosses from one calendar year into the next."""
     start = first
     while start <= last:
         end = min(last, start + dt.timedelta(days=size - 1))
+        if within_year:
+            end = min(end, dt.date(start.year, 12, 31))
         yield start, end
         start = end + dt.timedelta(days=1)
+
+
+def day_end(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The UTC instant a plant-local day ends (the next local midnight)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone).astimezone(UTC)
+
+
+def runs_of_days(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days as (first, last) runs of consecutive days."""
+    runs: list[list[dt.date]] = []
+    for day in sorted(set(days)):
+        if runs and day - runs[-1][1] == dt.timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [(first, last) for first, last in runs]

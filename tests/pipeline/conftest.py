@@ -6,6 +6,7 @@ plugins are installed into the project's .meltano/ by `meltano install`, once pe
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -18,15 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, FakePortal
+from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID, FakePortal
+from sems_fake_portal.client import SemsPlusSession
 
 ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).parent / "meltano")
-PLUGINS = {
-    "extractor": ["tap-sems"],
-    "loader": ["target-parquet-sems", "target-csv", "target-postgres"],
-    "mapper": ["meltano-map-transform"],
-}
+PLUGINS = [
+    "tap-sems",
+    "target-parquet-sems",
+    "sems-battery",
+    "target-csv",
+    "target-postgres",
+    "meltano-map-transform",
+]
 
 MeltanoRun = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -40,18 +45,23 @@ def clean_environment() -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    return clean_environment()
+
+
 @pytest.fixture(scope="session")
 def meltano_installed() -> None:
-    for kind, names in PLUGINS.items():
-        done = subprocess.run(
-            [MELTANO, "install", kind, *names],
-            cwd=ROOT,
-            env=clean_environment(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
+    done = subprocess.run(
+        [MELTANO, "install", *PLUGINS],
+        cwd=ROOT,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"Installed {len(PLUGINS)}/{len(PLUGINS)} plugins" in done.stderr, done.stderr[-3000:]
 
 
 @pytest.fixture
@@ -61,6 +71,9 @@ def meltano_env(meltano_installed: None, tmp_path: Path) -> dict[str, str]:
         "MELTANO_ENVIRONMENT": "dev",
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
         "TARGET_PARQUET_SEMS_DESTINATION_PATH": str(tmp_path / "output"),
+        "TAP_SEMS_RAW_DIR": str(tmp_path / "raw"),  # dev keeps raw answers; not in the repo
+        "SEMS_BATTERY_DATA": str(tmp_path / "output"),
+        "SEMS_BATTERY_REPORT_DIR": str(tmp_path / "battery-report"),
         "TARGET_CSV_OUTPUT_PATH": str(tmp_path / "csv"),
         "TAP_SEMS_MAX_REQUESTS_PER_SECOND": "0",
         "SEMS_ACCOUNT": DEMO_ACCOUNT,
@@ -72,11 +85,13 @@ def meltano_env(meltano_installed: None, tmp_path: Path) -> dict[str, str]:
 def meltano(meltano_env: dict[str, str]) -> MeltanoRun:
     """Run meltano in the project with this test's system database and output folder."""
 
-    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+        """`meltano *args`; a variable given as None is left out of the environment."""
+        environment = {k: v for k, v in (meltano_env | env).items() if v is not None}
         return subprocess.run(
             [MELTANO, *args],
             cwd=ROOT,
-            env=meltano_env | env,
+            env=environment,
             capture_output=True,
             text=True,
             timeout=900,
@@ -91,6 +106,22 @@ def portal() -> Iterator[FakePortal]:
     """The demo account on the real clock."""
     with FakePortal() as running:
         yield running
+
+
+def pv_watts_on_portal(portal: FakePortal, wall_time: str) -> float:
+    """PV power at a plant-local time, as the fake portal serves it (kW) in watts."""
+    session = SemsPlusSession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
+    session.login()
+    day = dt.date.fromisoformat(wall_time[:10])
+    answer = session.power_curve(DEMO_STATION_ID, day, day).json()
+    (series,) = [s for s in answer["data"]["dataList"] if s["item"] == "pSystem"]
+    (point,) = [p for p in series["powerData"] if p["tp"] == wall_time and not p.get("isCE")]
+    return float(point["power"]) * 1000
+
+
+@pytest.fixture
+def served_pv_watts() -> Callable[[FakePortal, str], float]:
+    return pv_watts_on_portal
 
 
 @dataclass(frozen=True)

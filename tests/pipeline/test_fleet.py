@@ -37,11 +37,14 @@ def test_two_hundred_stations_in_two_groups(meltano, tmp_path: Path) -> None:
     print(f"200 stations x 30 days at 60 minutes: {duration:.1f} s, {served} requests served")
 
     listed = meltano("state", "list")
+    assert listed.returncode == 0, listed.stderr[-2000:]
     state_ids = set(listed.stdout.split())
     for suffix, stations in groups.items():
         state_id = f"dev:tap-sems-to-target-parquet-sems:{suffix}"
         assert state_id in state_ids
-        state = json.loads(meltano("state", "get", state_id).stdout)["singer_state"]
+        stored = meltano("state", "get", state_id)
+        assert stored.returncode == 0, stored.stderr[-2000:]
+        state = json.loads(stored.stdout)["singer_state"]
         partitions = state["bookmarks"]["plant_power"]["partitions"]
         assert {p["context"]["station_id"]: p["replication_key_value"] for p in partitions} == {
             s.id: LAST for s in stations

@@ -11,23 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID, FakePortal
-from sems_fake_portal.client import SemsPlusSession
+from sems_fake_portal import DEMO_STATION_ID
 
 pytestmark = pytest.mark.slow
 
 DAYS = {"SEMS_START": "2026-06-01", "SEMS_END": "2026-06-02"}
-
-
-def served_pv_watts(portal: FakePortal, wall_time: str) -> float:
-    """PV power at a plant-local time, as the fake portal serves it (kW) in watts."""
-    session = SemsPlusSession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
-    session.login()
-    day = dt.date.fromisoformat(wall_time[:10])
-    answer = session.power_curve(DEMO_STATION_ID, day, day).json()
-    (series,) = [s for s in answer["data"]["dataList"] if s["item"] == "pSystem"]
-    (point,) = [p for p in series["powerData"] if p["tp"] == wall_time and not p.get("isCE")]
-    return float(point["power"]) * 1000
 
 
 def read_csv(path: Path) -> list[dict[str, Any]]:
@@ -35,7 +23,7 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
         return list(csv.DictReader(handle))
 
 
-def test_tap_into_target_csv(meltano, portal, tmp_path: Path) -> None:
+def test_tap_into_target_csv(meltano, portal, served_pv_watts, tmp_path: Path) -> None:
     run = meltano("run", "tap-sems", "target-csv", TAP_SEMS_API_URL=portal.url, **DAYS)
     assert run.returncode == 0, run.stderr[-3000:]
     folder = tmp_path / "csv"
@@ -59,7 +47,7 @@ def test_tap_into_target_csv(meltano, portal, tmp_path: Path) -> None:
     assert all(float(r["production_kwh"]) > 0 for r in energy)
 
 
-def test_tap_into_target_postgres(meltano, portal, postgres) -> None:
+def test_tap_into_target_postgres(meltano, portal, postgres, served_pv_watts) -> None:
     env = {
         "TAP_SEMS_API_URL": portal.url,
         "TARGET_POSTGRES_SQLALCHEMY_URL": postgres.sqlalchemy_url,

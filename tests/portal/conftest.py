@@ -1,7 +1,8 @@
 """Fixtures for the fake portal's tests: a portal on a fixed clock and logged-in clients.
 
 The portal serves the demo account plus two plants the demo lacks: a PV-only roof without
-meter (whose metadata hides its IANA zone) and a plant with a meter but no battery.
+meter (whose metadata hides its IANA zone and its creation date) and a plant with a meter
+but no battery.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def pv_only_station() -> Station:
         battery_kwh=0.0,
         has_meter=False,
         exposes_timezone=False,
+        exposes_created=False,
     )
 
 

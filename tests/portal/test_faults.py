@@ -20,6 +20,7 @@ from sems_fake_portal import (
 from sems_fake_portal.client import Control, LegacySession, SemsPlusSession
 
 DAY = date(2026, 6, 10)
+STATION_DETAIL = "/sems-plant/api/app/v2/stations/basic/info"
 
 
 def curve_code(session: SemsPlusSession) -> str:
@@ -241,3 +242,91 @@ def test_legacy_login_does_not_use_up_data_faults(portal: FakePortal) -> None:
     session = LegacySession(portal.url, DEMO_ACCOUNT, DEMO_PASSWORD)
     assert session.login().json()["code"] == 0
     assert portal.faults.rate_limit_calls == 1
+
+
+@pytest.mark.parametrize(("retry_after", "header"), [(30, "30"), (None, None), ("x", "x")])
+def test_rate_limit_answers_carry_retry_after(
+    portal: FakePortal, semsplus: SemsPlusSession, retry_after: object, header: str | None
+) -> None:
+    portal.faults.update({"rate_limit_calls": 1, "rate_limit_retry_after": retry_after})
+    body = {"stationId": DEMO_STATION_ID, "startTime": "2026-06-10 00:00:00"}
+    reply = requests.post(
+        semsplus.api + "/sems-plant/api/v1/hems/power/statisticsAndPreV2",
+        json={**body, "endTime": "2026-06-10 23:59:59"},
+        headers=semsplus.headers(),
+        timeout=10,
+    )
+    assert reply.json()["code"] == "GY0429"
+    assert reply.headers.get("Retry-After") == header
+
+
+def test_portal_side_errors(portal: FakePortal, semsplus: SemsPlusSession) -> None:
+    portal.faults.portal_error_calls = 2
+    assert [curve_code(semsplus) for _ in range(3)] == ["B0001", "B0001", "00000"]
+    assert portal.faults.counts["portal_error"] == 2
+
+
+def test_station_faults_hit_one_station_on_every_call(
+    portal: FakePortal, semsplus: SemsPlusSession, legacy: LegacySession, meter_only_station
+) -> None:
+    portal.faults.update(
+        {
+            "station_faults": [
+                {"station_id": DEMO_STATION_ID, "answer": "permission_denied"},
+                {
+                    "station_id": meter_only_station.id,
+                    "answer": "server_error",
+                    "endpoints": ["semsplus.power_curve"],
+                },
+            ]
+        }
+    )
+    for _ in range(3):
+        assert curve_code(semsplus) == "100025"
+    detail = semsplus.post(f"{STATION_DETAIL}?stationId={DEMO_STATION_ID}", {}).json()
+    assert detail["code"] == "100025"
+    assert legacy.power_chart(DEMO_STATION_ID, DAY).json()["code"] == 100025
+    other = semsplus.power_curve(meter_only_station.id, DAY, DAY, scale=60)
+    assert other.status == 500 and b"500 Internal Server Error" in other.body
+    statistics = semsplus.statistics(meter_only_station.id, DAY, DAY).json()
+    assert statistics["code"] == "00000"  # only the endpoints named
+    assert portal.faults.counts["station_permission_denied"] == 5
+    assert portal.faults.counts["station_server_error"] == 1
+    assert portal.faults.to_dict()["station_faults"][1]["endpoints"] == ["semsplus.power_curve"]
+    with pytest.raises(ValueError, match="answer"):
+        portal.faults.update({"station_faults": [{"station_id": "x", "answer": "boom"}]})
+
+
+def statistics_values(reply: dict) -> dict[str, float]:
+    production = next(e for e in reply["data"]["dataList"] if e["item"] == "proSystemTotalStats")
+    return {entry["date"]: entry["val"] for entry in production["statisticsList"]}
+
+
+def test_zero_statistics_on_chosen_days(portal: FakePortal, semsplus: SemsPlusSession) -> None:
+    portal.faults.update(
+        {"zero_statistics": [{"station_id": DEMO_STATION_ID, "day": "2026-06-10"}]}
+    )
+    values = statistics_values(
+        semsplus.statistics(DEMO_STATION_ID, date(2026, 6, 9), date(2026, 6, 11)).json()
+    )
+    assert values["2026-06-10"] == 0
+    assert values["2026-06-09"] > 5 and values["2026-06-11"] > 5
+    assert portal.faults.counts["zero_statistics"] == 1
+
+
+def test_day_statistics_across_calendar_years_answer_zeros(
+    portal: FakePortal, semsplus: SemsPlusSession
+) -> None:
+    across = statistics_values(
+        semsplus.statistics(DEMO_STATION_ID, date(2025, 12, 30), date(2026, 1, 2)).json()
+    )
+    assert set(across) == {"2025-12-30", "2025-12-31", "2026-01-01", "2026-01-02"}
+    assert set(across.values()) == {0}
+    inside = statistics_values(
+        semsplus.statistics(DEMO_STATION_ID, date(2025, 12, 30), date(2025, 12, 31)).json()
+    )
+    assert all(value > 0 for value in inside.values())
+    assert [r.faults for r in portal.requests_for("semsplus.statistics")] == [
+        ["statistics_zeros_across_years"],
+        [],
+    ]

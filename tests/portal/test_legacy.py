@@ -172,6 +172,18 @@ def test_monitor_detail_carries_the_metadata(
     assert (info["latitude"], info["longitude"]) == (station.latitude, station.longitude)
     assert answer["data"]["kpi"]["currency"] == "EUR"
     assert answer["data"]["kpi"]["power"] > 0  # today's generation so far
+    assert info["turnon_time"] == "04/01/2019 00:00:00"  # month first, as captured
+    assert info["create_time"] == "04/01/2019 09:00:00"
+
+
+def test_monitor_detail_without_a_creation_date(
+    legacy: LegacySession, pv_only_station: Station
+) -> None:
+    reply = legacy.post(
+        "v3/PowerStation/GetMonitorDetailByPowerstationId", {"powerStationId": pv_only_station.id}
+    )
+    info = reply.json()["data"]["info"]
+    assert "turnon_time" not in info and "create_time" not in info
 
 
 def test_station_list(legacy: LegacySession, account_under_test: Account) -> None:

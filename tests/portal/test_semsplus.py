@@ -614,6 +614,8 @@ def test_station_detail_carries_the_metadata(
     assert hidden["data"]["stationTimeSpan"] == -1.0  # Vienna: UTC+1 in winter
     assert detail["stationTimeSpan"] == -1.0
     assert hidden["data"]["batteryCapacity"] == 0.0
+    assert detail["createTime"] == "2019-04-01T09:00:00"
+    assert "createTime" not in hidden["data"]
     app_path = "/sems-plant/api/app/v2/stations/basic/info"
     assert semsplus.post(app_path, {"stationId": DEMO_STATION_ID}).json()["data"] == detail
 

@@ -71,6 +71,31 @@ def test_load_streams_is_still_how_the_tap_lists_its_streams(tap: TapSems) -> No
     )
 
 
+def test_sync_all_is_still_the_whole_sync_and_ends_with_the_final_state(tap: TapSems) -> None:
+    """The run's verdict comes after Tap.sync_all, which must still be what invoke runs and
+    must still send every stream's final STATE itself."""
+    symbol = "Tap.sync_all"
+    assert parameters(Tap.sync_all) == [
+        ("self", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty)
+    ], changed(symbol, "its signature")
+    assert "tap.sync_all()" in source(Tap.invoke), changed(symbol, "Tap.invoke no longer calls it")
+    body = source(Tap.sync_all)
+    assert "stream.sync()" in body, changed(symbol, "it no longer syncs the streams")
+    assert "finalize_state_progress_markers()" in body, changed(
+        symbol, "it no longer sends each stream's final STATE, so the verdict could precede it"
+    )
+    calls: list[str] = []
+    tap.before_sync = lambda: calls.append("before")  # type: ignore[method-assign]
+    tap.after_sync = lambda: calls.append("after")  # type: ignore[method-assign]
+    for stream in tap.streams.values():
+        stream.sync = lambda *args, **kwargs: calls.append("stream")  # type: ignore[method-assign]
+        stream.finalize_state_progress_markers = lambda *args: None  # type: ignore[method-assign]
+    tap.sync_all()
+    assert calls == ["before", "stream", "stream", "stream", "after"], changed(
+        symbol, f"the hooks ran as {calls}"
+    )
+
+
 def test_increment_stream_state_is_still_called_per_record() -> None:
     symbol = "Stream._increment_stream_state"
     assert parameters(CoreStream._increment_stream_state) == [
@@ -185,6 +210,7 @@ def test_the_scan_sees_what_the_fence_holds(sdk_crossings: Any, sdk_final_method
     found = "\n".join(sdk_crossings(FENCE, sdk_private_names(), sdk_final_methods(Tap, Stream)))
     for symbol in (
         "load_streams",
+        "sync_all",
         "_increment_stream_state",
         "_write_state_message",
         "_generate_record_messages",

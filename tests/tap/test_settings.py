@@ -29,24 +29,51 @@ def test_old_exporter_values_are_understood() -> None:
     assert settings(end_date="2026-02-01").end_date == dt.date(2026, 2, 1)
 
 
+@pytest.mark.parametrize("written", ["01.03.2026", "12.01.2026", "2026/03/01", "2026-3-1"])
+@pytest.mark.parametrize("name", ["start_date", "end_date", "retry_days"])
+def test_dates_are_iso_days_only(name: str, written: str) -> None:
+    config = {"start_date": "2026-01-01", name: [written] if name == "retry_days" else written}
+    with pytest.raises(SemsConfigError) as refused:
+        settings(**config)
+    assert f"{name} '{written}' is not a date in the form YYYY-MM-DD" in str(refused.value)
+    assert "for example 2026-03-01 for 1 March 2026" in str(refused.value)
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
+        ({"start_date": "2026-01-01T00:00:00"}, "is not a date in the form YYYY-MM-DD"),
+        ({"start_date": "2026-02-30"}, "start_date '2026-02-30' is not a day of the calendar"),
+        ({"start_date": "2099-01-01"}, "start_date 2099-01-01 is in the future"),
         ({"end_date": "soon"}, "end_date 'soon' is not a date"),
+        ({"retry_days": ["2026-03-05..2026-03-01"]}, "the range ends before it starts"),
+        ({"max_day_attempts": 0}, "max_day_attempts must be 1 or more"),
         ({"end_date": "2025-12-31"}, "end_date 2025-12-31 is before start_date"),
         ({"timezone": "Berlin"}, "timezone: 'Berlin' is neither an IANA time zone"),
         ({"fallback_utc_offset": "Europe/Berlin"}, "belongs in `timezone`"),
         ({"password": ""}, "needs the `account` and `password` settings"),
-        ({"backend": "archive", "archive_dir": "/tmp"}, "needs the `timezone` setting"),
-        (
-            {"backend": "archive", "archive_dir": "/tmp", "timezone": "Europe/Berlin"},
-            "needs `station_ids`",
-        ),
+        ({"raw_dir": "s3://bucket/raw"}, "is not a local folder"),
     ],
 )
 def test_unworkable_settings_are_named(config: dict[str, Any], message: str) -> None:
     with pytest.raises(SemsConfigError, match=message):
         settings(**config)
+
+
+def test_the_latest_start_is_today_where_it_is_latest() -> None:
+    from tap_sems.settings import latest_today
+
+    evening = dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.timezone.utc)
+    assert latest_today(evening) == dt.date(2026, 3, 2)  # already 2 March in Kiribati
+    assert latest_today(evening.replace(hour=9)) == dt.date(2026, 3, 1)
+
+
+def test_retry_days_name_days_ranges_or_all() -> None:
+    chosen = settings(retry_days=["2026-03-01, 2026-03-10..2026-03-12"]).retry_days
+    assert dt.date(2026, 3, 1) in chosen and dt.date(2026, 3, 11) in chosen
+    assert dt.date(2026, 3, 2) not in chosen
+    assert dt.date(2020, 1, 1) in settings(retry_days=["all"]).retry_days
+    assert not settings().retry_days
 
 
 def test_password_is_not_in_the_settings_repr() -> None:

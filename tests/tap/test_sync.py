@@ -18,7 +18,6 @@ from sems_fake_portal import (
     DEMO_STATION_ID,
     Account,
     FakePortal,
-    MalformedDay,
     PortalOptions,
     Station,
     semsplus_password_hash,
@@ -347,8 +346,10 @@ def test_server_errors_and_truncated_json_are_retried(portal, run_tap, tap_confi
 def test_persistent_failure_gives_up_after_the_retries(portal, run_tap, tap_config) -> None:
     portal.faults.server_error_calls = 100
     run = run_tap(tap_config(portal, start_date="2026-06-01", end_date="2026-06-02", max_retries=2))
+    # The station list is needed for anything else, so its failure stops the run at once.
     assert run.returncode == 1
-    assert "gave up after 3 attempts; last problem: HTTP 503" in run.stderr
+    assert "SEMS+ station list page 1: gave up after 3 attempts at http://" in run.stderr
+    assert "/sems-plant/api/portal/stations/page; last problem: HTTP 503" in run.stderr
 
 
 def test_wrong_password_stops_with_a_clear_message(portal, run_tap, tap_config) -> None:
@@ -374,17 +375,6 @@ def test_legacy_shutdown_is_explained(portal, run_tap, tap_config) -> None:
     run = run_tap(tap_config(portal, "legacy", start_date="2026-06-01", timezone="Europe/Berlin"))
     assert run.returncode == 1
     assert "use `backend: semsplus`" in run.stderr
-
-
-def test_malformed_day_stops_and_keeps_the_bookmark_before_it(portal, run_tap, tap_config):
-    portal.faults.malformed_payloads = [
-        MalformedDay(DEMO_STATION_ID, dt.date(2026, 6, 5), "missing_time")
-    ]
-    run = run_tap(tap_config(portal, start_date="2026-06-01", end_date="2026-06-10"))
-    assert run.returncode == 1
-    assert f"Malformed data for station {DEMO_STATION_ID} on 2026-06-05" in run.stderr
-    assert run.bookmarks("plant_power") == {DEMO_STATION_ID: "2026-06-04"}
-    assert sorted(days_of(run.records("plant_power"))) == [f"2026-06-0{d}" for d in range(1, 5)]
 
 
 def test_refused_week_windows_fall_back_to_days(run_tap, tap_config) -> None:
@@ -423,9 +413,12 @@ def test_hidden_time_zone_needs_the_setting(run_tap, tap_config) -> None:
     )
     with FakePortal([Account(DEMO_ACCOUNT, DEMO_PASSWORD, [hidden])]) as portal:
         refused = run_tap(tap_config(portal, start_date="2026-06-01", end_date="2026-06-01"))
-        assert refused.returncode == 1
+        # The station is left for the next run, named, and the run ends non-zero.
+        assert refused.returncode == 3
         assert "Set the `timezone` setting" in refused.stderr
+        assert f"station {hidden.id} (the portal does not say" in refused.stderr
         assert refused.records("plant_power") == []
+        assert portal.requests_for("semsplus.power_curve") == []
         config = tap_config(
             portal, start_date="2026-06-01", end_date="2026-06-01", timezone="Australia/Sydney"
         )
@@ -548,26 +541,54 @@ def test_catalog_deselection_removes_properties(portal, tap_config, tmp_path: Pa
     assert all(r["pv_power_w"] is not None for r in records)
 
 
-@pytest.mark.parametrize("backend", ["semsplus", "legacy"])
-def test_days_before_the_plant_existed_are_empty_and_named(run_tap, tap_config, backend) -> None:
+def test_a_start_before_the_plant_existed_moves_to_its_first_day(run_tap, tap_config) -> None:
     new_plant = Station(id=station_uuid("new"), name="New roof", created=dt.date(2026, 6, 3))
     with FakePortal([Account(DEMO_ACCOUNT, DEMO_PASSWORD, [new_plant])]) as portal:
-        run = run_tap(
-            tap_config(
-                portal,
-                backend,
-                start_date="2026-06-01",
-                end_date="2026-06-04",
-                timezone="Europe/Berlin",
-            )
+        run = run_tap(tap_config(portal, start_date="2026-05-20", end_date="2026-06-04"))
+        asked = [day for days in curve_days(portal) for day in days]
+        statistics = [
+            (r.body["startTime"][:10], r.body["endTime"][:10])
+            for r in portal.requests_for("semsplus.statistics")
+        ]
+    assert run.returncode == 0, run.stderr
+    assert asked == ["2026-06-03", "2026-06-04"]
+    assert statistics == [("2026-06-03", "2026-06-04")]
+    line = (
+        f"Station {new_plant.id}: the portal says the plant was set up on 2026-06-03; "
+        "reading from that day, not from start_date 2026-05-20"
+    )
+    assert run.stderr.count(line) == 1  # one line, though two streams read the station
+    assert [r["day"] for r in run.records("daily_energy")] == ["2026-06-03", "2026-06-04"]
+    assert run.bookmarks("plant_power") == {new_plant.id: "2026-06-04"}
+
+
+@pytest.mark.parametrize("backend", ["semsplus", "legacy"])
+def test_days_before_the_first_data_store_no_zero_rows(run_tap, tap_config, backend) -> None:
+    """Without a first day from the portal (legacy's 06/03/2026 reads as 3 June or 6 March,
+    so the earlier counts), the empty days are read but stored as nothing."""
+    new_plant = Station(
+        id=station_uuid("new"), name="New roof", created=dt.date(2026, 6, 3), exposes_created=False
+    )
+    with FakePortal([Account(DEMO_ACCOUNT, DEMO_PASSWORD, [new_plant])]) as portal:
+        config = tap_config(
+            portal,
+            backend,
+            start_date="2026-06-01",
+            end_date="2026-06-04",
+            timezone="Europe/Berlin",
         )
+        run = run_tap(config)
     assert run.returncode == 0, run.stderr
     assert set(days_of(run.records("plant_power"))) == {"2026-06-03", "2026-06-04"}
+    energy = run.records("daily_energy")
+    assert [r["day"] for r in energy] == ["2026-06-03", "2026-06-04"]
+    assert all(r["production_kwh"] > 0 for r in energy)
     assert (
         f"plant_power station {new_plant.id}: the portal had no data for 2 finished day(s): "
         "2026-06-01..2026-06-02." in run.stderr
     )
     assert run.bookmarks("plant_power") == {new_plant.id: "2026-06-04"}
+    assert run.bookmarks("daily_energy") == {new_plant.id: "2026-06-04"}
 
 
 def test_integrated_energy_reads_only_the_days_the_curve_did_not(portal) -> None:
