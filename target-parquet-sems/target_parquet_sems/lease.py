@@ -24,6 +24,7 @@ import json
 import os
 import socket
 import threading
+import typing as t
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,44 +115,48 @@ def _busy(path: str, holder: Holder | None, extra: str = "") -> DestinationBusyE
 
 
 class LockedLease(Lease):
-    """An flock on the lease file, held for the life of the process."""
+    """An flock on the lease file, held for the life of the process (or of this object)."""
 
-    def __init__(self, path: str, descriptor: int) -> None:
+    def __init__(self, path: str, handle: t.BinaryIO) -> None:
         super().__init__(path)
-        self._descriptor: int | None = descriptor
+        self._handle: t.BinaryIO | None = handle
+        """Open while the lease is held; closing it (also when garbage-collected) lets go."""
 
     @classmethod
     def acquire(cls, path: str, holder: Holder) -> LockedLease:
         assert fcntl is not None
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         while True:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            # Held open for as long as the lease is: no context manager.
+            handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
             try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                held_by = Holder.parse(Path(path).read_bytes()) if Path(path).exists() else None
-                os.close(descriptor)
+                handle.seek(0)
+                held_by = Holder.parse(handle.read())
+                handle.close()
                 raise _busy(path, held_by) from None
             # The holder may have released (removed) the file between our open and lock:
             # then the lock is on a file nobody else will look at, so try again.
             try:
-                same = os.fstat(descriptor).st_ino == Path(path).stat().st_ino
+                same = os.fstat(handle.fileno()).st_ino == Path(path).stat().st_ino
             except FileNotFoundError:
                 same = False
             if same:
                 break
-            os.close(descriptor)
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, holder.encode())
-        os.fsync(descriptor)
-        return cls(path, descriptor)
+            handle.close()
+        handle.truncate(0)
+        handle.seek(0)
+        handle.write(holder.encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+        return cls(path, handle)
 
     def release(self) -> None:
-        if self._descriptor is None:
+        if self._handle is None:
             return
         Path(self.path).unlink(missing_ok=True)  # while still holding the lock
-        os.close(self._descriptor)
-        self._descriptor = None
+        self._handle.close()
+        self._handle = None
 
 
 class RefreshedLease(Lease):
