@@ -227,7 +227,8 @@ def _encodings(table: pa.Table) -> tuple[list[str], dict[str, str]]:
     - Text that mostly does not (local clock times): DELTA_BYTE_ARRAY, which stores
       what each value shares with the one before only once.
     - Measurements (floats): PLAIN; dictionary makes them larger.
-    Each is read by pyarrow, polars, DuckDB, Spark 3.3+ and Trino alike.
+    pyarrow, polars, DuckDB and pandas read them (tests/target/test_readers.py); Spark's
+    vectorized reader does from 3.3 on (SPARK-36879, SPARK-37974).
     """
     dictionary: list[str] = []
     encodings: dict[str, str] = {}
