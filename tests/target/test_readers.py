@@ -11,15 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
+import polars as pl
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
 from tap_sems.schemas import PLANT_POWER, PLANT_POWER_KEY
-
-# polars and pandas need Python 3.11 or newer (requirements-dev.txt)
-pl = pytest.importorskip("polars")
-pd = pytest.importorskip("pandas")
 
 STATIONS = ["1c0ffee0-0000-4000-8000-000000000001", "1c0ffee0-0000-4000-8000-000000000002"]
 INSTANTS = ["2026-09-30T21:55:00Z", "2026-09-30T22:00:00Z", "2026-10-01T10:00:00Z"]
