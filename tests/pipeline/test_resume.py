@@ -29,6 +29,7 @@ MELTANO = str(Path(sys.executable).parent / "meltano")
 STATE_ID = "dev:tap-sems-to-target-parquet-sems"
 BERLIN = ZoneInfo("Europe/Berlin")
 LOOKBACK_DAYS = 2  # the tap's default
+BACKFILL_DAYS = 150  # 22 weeks: at a request a second, ^C lands well before the end
 METRIC = re.compile(r"\] (\S+)\s+METRIC\s+metric_name=record_count metric_value=(\d+)")
 
 
@@ -57,7 +58,7 @@ def test_an_interrupted_first_backfill_resumes_without_fetching_again(
     meltano_env: dict[str, str], meltano, portal: FakePortal, tmp_path: Path
 ) -> None:
     today = dt.datetime.now(BERLIN).date()
-    start = today - dt.timedelta(days=100)
+    start = today - dt.timedelta(days=BACKFILL_DAYS)
     env = meltano_env | {"TAP_SEMS_API_URL": portal.url, "SEMS_START": start.isoformat()}
     polite = env | {"TAP_SEMS_MAX_REQUESTS_PER_SECOND": "1"}  # the default: a week a second
     first = subprocess.Popen(
@@ -112,7 +113,7 @@ def test_an_interrupted_first_backfill_resumes_without_fetching_again(
     )
     assert len(instants) == power.num_rows  # no duplicates
     per_day = Counter(power["day"].to_pylist())
-    days = [start + dt.timedelta(days=n) for n in range(100)]
+    days = [start + dt.timedelta(days=n) for n in range(BACKFILL_DAYS)]
     assert {day: per_day[day] for day in days} == {day: points(day) for day in days}  # no gaps
     assert set(power["station_id"].to_pylist()) == {DEMO_STATION_ID}
 
@@ -135,7 +136,7 @@ def test_an_unwritable_destination_stops_the_run_before_the_portal_is_asked_for_
         "target-parquet-sems",
         TAP_SEMS_API_URL=portal.url,
         SEMS_START=(dt.datetime.now(BERLIN).date() - dt.timedelta(days=30)).isoformat(),
-        TAP_SEMS_MAX_REQUESTS_PER_SECOND="0.5",  # the tap's first data request: >= 4 s in
+        TAP_SEMS_MAX_REQUESTS_PER_SECOND="0.2",  # its first data request: >= 10 s in
         TARGET_PARQUET_SEMS_DESTINATION_PATH=str(blocker / "output"),
     )
     assert run.returncode == 1
