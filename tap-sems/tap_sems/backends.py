@@ -305,7 +305,6 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
     ) -> Window:
         noon = dt.datetime.combine(first, dt.time(12), tzinfo=zone)
         offset = noon.utcoffset() or dt.timedelta(0)
-        read_at = utc_now()
         payload = self.client.power_curve(
             station_id,
             first,
@@ -315,7 +314,7 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             utc_offset_hours=offset.total_seconds() / 3600,
         )
         window = semsplus_curve_window(payload, station_id, first, last, zone)
-        window.read_at = read_at
+        window.read_at = self.client.last_sent_at
         return window
 
     def energy_windows(
@@ -381,10 +380,9 @@ class SemsPlusBackend(ApiBackend[SemsPlusClient]):
             yield self.checked_against_curve(station_id, window)
 
     def _statistics_window(self, station_id: str, first: dt.date, last: dt.date) -> Window:
-        read_at = utc_now()
         payload = self.client.statistics(station_id, first, last, parsing.SEMSPLUS_STATISTICS_ITEMS)
         window = semsplus_energy_window(payload, station_id, first, last)
-        window.read_at = read_at
+        window.read_at = self.client.last_sent_at
         return window
 
     def checked_against_curve(self, station_id: str, window: Window) -> Window:
@@ -476,9 +474,9 @@ class LegacyBackend(ApiBackend[LegacyClient]):
             yield self.guarded(day, day, partial(self._chart_window, station_id, day, zone))
 
     def _chart_window(self, station_id: str, day: dt.date, zone: dt.tzinfo) -> Window:
-        read_at = utc_now()
         payload = self.client.power_chart(station_id, day)
         parsed = self.legacy_day(payload, station_id, day, zone, source=LEGACY_CHART_SOURCE)
+        read_at = self.client.last_sent_at
         return Window(day, day, parsed.days, parsed.skipped, read_at=read_at)
 
 
@@ -567,7 +565,7 @@ class ArchiveBackend(Backend):
             )
         except PayloadError as error:
             raise self.malformed(PayloadError(f"{capture.path.name}: {error}")) from None
-        window.read_at = file_time(capture.path)
+        window.read_at = capture.read_at
         return window
 
     def _replayed_curve(
@@ -585,13 +583,13 @@ class ArchiveBackend(Backend):
                 source=LEGACY_CHART_SOURCE,
                 file_name=capture.path.name,
             )
-            return Window(first, last, parsed.days, parsed.skipped, read_at=file_time(capture.path))
+            return Window(first, last, parsed.days, parsed.skipped, read_at=capture.read_at)
         try:
             window = semsplus_curve_window(answer, station_id, capture.first, capture.last, zone)
         except PayloadError as error:
             raise self.malformed(PayloadError(f"{capture.path.name}: {error}")) from None
         days = {day: window.days.get(day, []) for day in iter_days(first, last)}
-        return Window(first, last, days, window.skipped, read_at=file_time(capture.path))
+        return Window(first, last, days, window.skipped, read_at=capture.read_at)
 
     def _answer(self, capture: CaptureFile, station_id: str) -> Any:
         try:

@@ -117,6 +117,8 @@ def envelope(exchange: Exchange) -> bytes:
     head = {
         "format": FORMAT,
         "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+        # The request's time, which the API run took as the moment the days were read.
+        "sent_at": exchange.answer.sent_at.isoformat(timespec="microseconds"),
         "generation": exchange.generation,
         "endpoint": topic.endpoint,
         "station_id": topic.station_id,
@@ -169,6 +171,17 @@ class CaptureFile:
     def answer(self) -> Any:
         """The portal's answer, decoded exactly as the API client decodes it."""
         return load_envelope(self.path, self.path.stat().st_mtime_ns)["answer"]
+
+    @property
+    def read_at(self) -> dt.datetime:
+        """When the portal was asked (captures of earlier versions: when the file was kept)."""
+        try:
+            sent = load_envelope(self.path, self.path.stat().st_mtime_ns).get("sent_at")
+        except CaptureError:
+            sent = None
+        if isinstance(sent, str):
+            return dt.datetime.fromisoformat(sent)
+        return dt.datetime.fromtimestamp(self.path.stat().st_mtime, dt.timezone.utc)
 
 
 @lru_cache(maxsize=4096)

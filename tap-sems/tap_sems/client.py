@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import msgspec
@@ -100,6 +100,8 @@ class Answer:
     status: int
     payload: Mapping[str, Any]
     raw: bytes = b""  # the body as the portal sent it
+    # When the request that got this answer was sent: how far a day not yet over was read.
+    sent_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
     @property
     def code(self) -> str:
@@ -191,6 +193,8 @@ class SemsClient(abc.ABC):
         self._last_request_at = 0.0
         # Called with every answer that got past transient trouble, before it is used.
         self.observers: list[Observer] = []
+        # When the request behind the latest successful data answer was sent.
+        self.last_sent_at = dt.datetime.now(dt.timezone.utc)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, base_url={self.base_url!r})"
@@ -243,6 +247,7 @@ class SemsClient(abc.ABC):
                 fresh_login = True
                 continue
             if answer.outcome is Outcome.SUCCESS:
+                self.last_sent_at = answer.sent_at
                 return answer.payload
             code = answer.code or None
             if answer.outcome is Outcome.BAD_PARAMETERS:
@@ -300,6 +305,7 @@ class SemsClient(abc.ABC):
             request_headers = dict(headers or {})
             if auth:
                 request_headers.update(self.auth_headers())
+            sent_at = dt.datetime.now(dt.timezone.utc)
             try:
                 response = self._http.request(
                     method,
@@ -331,7 +337,7 @@ class SemsClient(abc.ABC):
             if not isinstance(payload, Mapping):
                 problem = f"the answer is JSON {type(payload).__name__}, not an object"
                 continue
-            answer = Answer(response.status_code, payload, response.content)
+            answer = Answer(response.status_code, payload, response.content, sent_at)
             if answer.outcome is Outcome.RATE_LIMITED:
                 problem, wait = self.rate_limited(answer.describe(), response)
                 continue
