@@ -55,8 +55,8 @@ class FencedTarget(Target, abc.ABC):
         """`drain_all` has handed the batches over: the latest state may follow them out."""
 
     @abc.abstractmethod
-    def before_termination(self) -> None:
-        """SIGTERM or SIGINT arrived; the SDK drains and exits after this."""
+    def on_termination_signal(self, signum: int) -> None:
+        """SIGTERM or SIGINT arrived (this runs in the signal handler)."""
 
     # -- the private methods, overridden -----------------------------------------------
 
@@ -82,11 +82,12 @@ class FencedTarget(Target, abc.ABC):
         self.pass_on_state(state)
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # Why: the SDK installs this method itself as the SIGTERM/SIGINT handler.
-        try:
-            self.before_termination()
-        finally:
-            super()._handle_termination(signum, frame)
+        # Why: the SDK installs this method itself as the SIGTERM/SIGINT handler. Its own
+        # version drains every sink and writes inside the handler, while the interrupted
+        # main thread may hold a lock the writer threads need (a logging handler's, say):
+        # a deadlock, seen in tests. It also exits with status 0, which tells the caller
+        # the load finished. This one only asks the target to stop; see the hook.
+        self.on_termination_signal(signum)
 
     # -- the private methods and attributes, called or read -----------------------------
 

@@ -9,6 +9,7 @@ every row is checked: key properties present, and with `validate_records` requir
 from __future__ import annotations
 
 import gzip
+import time
 import typing as t
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ class PendingBatch:
         self._line_numbers: list[int] = []
         """The open run of RECORD lines, appended to on the hot path."""
         self._bytes = 0
+        self._since = 0.0
+        """When the oldest record still buffered arrived (time.monotonic)."""
 
     def __len__(self) -> int:
         return self._closed_rows + len(self._raws)
@@ -53,11 +56,18 @@ class PendingBatch:
     def is_full(self) -> bool:
         return len(self) >= self.row_limit or self._bytes >= MAX_BATCH_BYTES
 
+    @property
+    def waited_seconds(self) -> float:
+        """How long the oldest buffered record has waited (0 when there is none)."""
+        return time.monotonic() - self._since if len(self) else 0.0
+
     def add_record_lines(self, lines: list[bytes], line_numbers: list[int]) -> int:
         """Buffer undecoded RECORD lines up to the row limit (at least one); returns how many.
 
         Taking no more than fits keeps every batch at its exact size.
         """
+        if not len(self):
+            self._since = time.monotonic()
         room = max(1, self.row_limit - len(self))
         if room < len(lines):
             lines, line_numbers = lines[:room], line_numbers[:room]
@@ -67,6 +77,8 @@ class PendingBatch:
         return len(lines)
 
     def add_part(self, part: PendingPart, size_bytes: int = 0) -> None:
+        if not len(self):
+            self._since = time.monotonic()
         self._close_record_run()
         self._parts.append(part)
         self._closed_rows += len(part)

@@ -64,7 +64,7 @@ from target_parquet_sems.schema import (
     safe_stream_name,
     unify_schemas,
 )
-from target_parquet_sems.storage import Destination, _dictionary_columns
+from target_parquet_sems.storage import Destination, column_encodings
 
 COMMIT_ATTEMPTS = 12
 """Attempts at one batch's commit before the run stops. Conflicts only arise between writers
@@ -122,15 +122,23 @@ def table_uri(destination: Destination, name: str) -> str:
 
 
 def writer_properties(
-    schema: pa.Schema, compression: str, row_group_size: int | None
+    schema: pa.Schema,
+    compression: str,
+    row_group_size: int | None,
+    table: pa.Table | None = None,
 ) -> WriterProperties:
-    """The Parquet settings of the Parquet layout: dictionaries for text only."""
-    text = _dictionary_columns(schema)
+    """The Parquet settings of the Parquet layout: its encodings (storage.column_encodings)."""
+    dictionary, encodings = column_encodings(schema, table)
+    columns = {name: ColumnProperties(dictionary_enabled=True) for name in dictionary}
+    columns.update(
+        (name, ColumnProperties(dictionary_enabled=False, encoding=encoding))  # type: ignore[arg-type]
+        for name, encoding in encodings.items()
+    )
     return WriterProperties(
         compression=_COMPRESSIONS[compression],  # type: ignore[arg-type]
         max_row_group_size=row_group_size,
         default_column_properties=ColumnProperties(dictionary_enabled=False),
-        column_properties={name: ColumnProperties(dictionary_enabled=True) for name in text},
+        column_properties=columns,
     )
 
 
@@ -374,7 +382,7 @@ class DeltaStreamDataset:
                 partition_by=self.partition_columns or None,
                 name=self.name,
                 storage_options=self.storage_options,
-                writer_properties=self._writer_properties(rows.schema),
+                writer_properties=self._writer_properties(rows.schema, rows),
             )
         except DeltaError as exc:
             if isinstance(exc, CommitFailedError):
@@ -396,7 +404,7 @@ class DeltaStreamDataset:
         """One commit based on the version `table` was read at (delta-rs does not reload it
         before committing, which is what makes its conflict check cover our read): an
         overwrite of the partitions `predicate` names, or without one an append."""
-        properties = self._writer_properties(rows.schema)
+        properties = self._writer_properties(rows.schema, rows)
         if predicate is None:
             write_deltalake(
                 table,
@@ -439,8 +447,10 @@ class DeltaStreamDataset:
             writer_properties=self._writer_properties(schema),
         )
 
-    def _writer_properties(self, schema: pa.Schema) -> WriterProperties:
-        return writer_properties(schema, self.compression, self.row_group_size)
+    def _writer_properties(
+        self, schema: pa.Schema, rows: pa.Table | None = None
+    ) -> WriterProperties:
+        return writer_properties(schema, self.compression, self.row_group_size, rows)
 
     def _predicate(self, partitions: list[dict[str, Any]]) -> str:
         """SQL naming exactly these partitions: what the commit read, and what it replaces."""

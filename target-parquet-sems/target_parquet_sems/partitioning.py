@@ -135,6 +135,18 @@ def check_specs(specs: list[PartitionSpec], plan: StreamPlan, stream: str) -> No
             )
 
 
+_FORMATS = {"year": "YYYY", "month": "YYYY-MM", "day": "YYYY-MM-DD"}
+
+
+def partition_description(spec: PartitionSpec, plan: StreamPlan) -> str | None:
+    """What a partition column holds, for readers: it is in the folder names only."""
+    source = plan.field_by_name(spec.field)
+    if not spec.derived:
+        return source.description
+    text = f"The {spec.granularity} ({_FORMATS[str(spec.granularity)]}) of '{spec.field}'"
+    return text + (", in UTC" if source.kind == "timestamp" else "")
+
+
 def add_partition_columns(
     table: pa.Table, specs: list[PartitionSpec], plan: StreamPlan
 ) -> pa.Table:

@@ -20,10 +20,11 @@ a time; without them, or with maps that change nothing, records stay undecoded.
 
 from __future__ import annotations
 
+import io
 import sys
 import typing as t
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import msgspec
@@ -32,9 +33,44 @@ from singer_sdk.mapper import SameRecordTransform, StreamMap
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 _SHOWN_CHARS = 200
+READ_BYTES = 1 << 16
+"""Input is read in blocks of up to this size."""
 RUN_LENGTH = 1000
 """Records handed to the target at a time; the sink checks for full after each run."""
 _RECORD = SingerMessageType.RECORD.value
+
+
+class _InputStopped(Exception):  # noqa: N818 - not an error: the input ends
+    """Raised by `RawRecordReader.stop` inside a blocked read."""
+
+
+class _StoppableInput(io.RawIOBase):
+    """The input's file, whose read returns end-of-file once the reader is stopped.
+
+    A read blocked waiting for the tap is where a stop lands at once (the signal's
+    handler raises `_InputStopped` there); anywhere else the reader notes it, and the
+    next read ends the input. Called once per block, not per line.
+    """
+
+    def __init__(self, raw: t.Any, reader: RawRecordReader) -> None:
+        super().__init__()
+        self.raw = raw
+        self.reader = reader
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: t.Any) -> int:
+        reader = self.reader
+        if reader.stopped_by is not None:
+            return 0
+        try:
+            reader.waiting_for_input = True
+            count = self.raw.readinto(buffer)
+            reader.waiting_for_input = False
+        except _InputStopped:
+            return 0  # what this read brought, if anything, was never acknowledged
+        return int(count or 0)
 
 
 @dataclass
@@ -73,8 +109,14 @@ class RawRecordReader(GenericSingerReader[str]):
         super().__init__()
         self.line_number = 0
         self._prefixes: dict[str, bytes] = {}
-        self.on_error: Callable[[], None] | None = None
+        self.on_start: Callable[[], None] | None = None
+        """Called before the first line is read (to check the destination)."""
+        self.on_error: Callable[[BaseException], None] | None = None
         """Called before an error leaves `process_lines` (to finish pending writes)."""
+        self.stopped_by: int | None = None
+        """The signal that ended the input early (see `stop`)."""
+        self.waiting_for_input = False
+        """True while blocked reading input: the one moment to stop anywhere."""
 
     @property
     def default_input(self) -> t.IO[str]:
@@ -95,11 +137,40 @@ class RawRecordReader(GenericSingerReader[str]):
         callbacks: dict[str, Callable[[t.Any], None]],
     ) -> t.Counter[str]:
         try:
+            if self.on_start is not None:
+                self.on_start()
             return self._process_lines(file_input, callbacks)
-        except BaseException:
+        except BaseException as exc:
             if self.on_error is not None:
-                self.on_error()
+                self.on_error(exc)
             raise
+
+    def stop(self, signum: int) -> None:
+        """End the input early, from a signal handler (SIGTERM, SIGINT).
+
+        Blocked waiting for input, the reader stops at once: nothing is half done then.
+        Busy with what it read, it stops before it next reads, having handled that.
+        """
+        self.stopped_by = signum
+        if self.waiting_for_input:
+            self.waiting_for_input = False
+            raise _InputStopped
+
+    def _lines(self, source: t.Any) -> Iterator[bytes]:
+        """The input's lines as bytes, read straight from its file descriptor when it
+        has one, through a buffer whose refills `stop` can cut short."""
+        buffer = getattr(source, "buffer", source)
+        raw = getattr(buffer, "raw", None)
+        if raw is not None:
+            return iter(io.BufferedReader(_StoppableInput(raw, self), buffer_size=READ_BYTES))
+        return self._lines_checked(source)
+
+    def _lines_checked(self, source: t.Any) -> Iterator[bytes]:
+        """Input given as an object (a test's text): nothing to wait for, so check each line."""
+        for line in source:
+            if self.stopped_by is not None:
+                return
+            yield line.encode() if isinstance(line, str) else line
 
     def _process_lines(
         self,
@@ -118,7 +189,7 @@ class RawRecordReader(GenericSingerReader[str]):
         prefix = b"\x00"  # matches no line until a stream's prefix is learned
         number = self.line_number
 
-        for line in _binary_lines(file_input or self.default_input):
+        for line in self._lines(file_input or self.default_input):
             number += 1
             if line.startswith(prefix):
                 append(line)
@@ -199,14 +270,6 @@ class RawRecordReader(GenericSingerReader[str]):
 
 def _run(stream: str, lines: list[bytes], first: int) -> RecordRun:
     return RecordRun(stream, lines, list(range(first, first + len(lines))))
-
-
-def _binary_lines(source: Iterable[str] | Iterable[bytes] | t.IO[t.Any]) -> Iterator[bytes]:
-    """Lines as bytes: straight from the binary buffer when there is one."""
-    buffer = getattr(source, "buffer", None)
-    if buffer is not None:
-        return iter(buffer)
-    return (line.encode() if isinstance(line, str) else line for line in source)
 
 
 def run_of_message(message: dict, line_number: int) -> RecordRun:

@@ -70,6 +70,8 @@ class FieldPlan:
     required: bool = False
     children: list[FieldPlan] = field(default_factory=list)
     """Struct properties, or the single item plan of a list."""
+    description: str | None = None
+    """The JSON schema's `description`: unit, sign convention, meaning."""
 
     @property
     def must_not_be_null(self) -> bool:
@@ -138,6 +140,14 @@ def plan_field(name: str, node: dict[str, Any], *, required: bool = False) -> Fi
     Unions Arrow cannot hold, objects without properties and nodes without a type
     become JSON text, so no value is ever dropped or coerced into the wrong type.
     """
+    plan = _plan_node(name, node, required=required)
+    description = node.get("description")
+    if isinstance(description, str) and description.strip():
+        plan.description = description.strip()
+    return plan
+
+
+def _plan_node(name: str, node: dict[str, Any], *, required: bool) -> FieldPlan:
     column = safe_column_name(name)
     alternatives = _alternatives(node)
     if alternatives is not None:
@@ -255,6 +265,35 @@ def plan_stream(schema: dict[str, Any], stream_name: str) -> StreamPlan:
     return StreamPlan(plans)
 
 
+DESCRIPTION_KEY = b"description"
+
+
+def with_descriptions(schema: pa.Schema, plan: StreamPlan) -> pa.Schema:
+    """`schema` with each column's description from the plan in its field metadata.
+
+    Columns the plan does not describe keep what they had (a column the tap no longer
+    sends keeps the description it was written with).
+    """
+    plans = {f.column: f for f in plan.fields}
+    fields = [_described(f, plans.get(f.name)) for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _described(arrow_field: pa.Field, plan: FieldPlan | None) -> pa.Field:
+    if plan is None:
+        return arrow_field
+    arrow_type = arrow_field.type
+    if pa.types.is_struct(arrow_type) and plan.kind == "struct":
+        children = {child.column: child for child in plan.children}
+        arrow_type = pa.struct(
+            [_described(child, children.get(child.name)) for child in arrow_type]
+        )
+    metadata = dict(arrow_field.metadata or {})
+    if plan.description:
+        metadata[DESCRIPTION_KEY] = plan.description.encode()
+    return pa.field(arrow_field.name, arrow_type, arrow_field.nullable, metadata or None)
+
+
 def unify_types(existing: pa.DataType, incoming: pa.DataType, path: str) -> pa.DataType:
     """The type that holds both an old and a new column type, or a clear error.
 
@@ -295,7 +334,7 @@ def unify_fields(
             result.append(old)
             continue
         child_path = f"{path}.{old.name}" if path else old.name
-        result.append(pa.field(old.name, unify_types(old.type, new.type, child_path)))
+        result.append(old.with_type(unify_types(old.type, new.type, child_path)))
     existing_names = {f.name for f in existing}
     result.extend(f for f in incoming if f.name not in existing_names)
     return result

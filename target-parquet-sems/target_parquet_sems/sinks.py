@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from singer_sdk import metrics
 from singer_sdk.sinks import BatchSink
 
 from target_parquet_sems._sdk import open_batch_file
@@ -18,6 +19,25 @@ if t.TYPE_CHECKING:
     from target_parquet_sems.target import TargetParquetSems
 
 
+class StreamRecordCounter(metrics.Counter):
+    """The `record_count` metric of one stream, shared by every sink the stream gets.
+
+    A new SCHEMA replaces a stream's sink, and the SDK cleans up (logs the counter of) only
+    the sinks still around at the end, so one counter per stream keeps every record
+    counted. Cleaning up twice does not log a second, empty line.
+    """
+
+    def __init__(self, stream_name: str) -> None:
+        reference = metrics.record_counter(stream_name)
+        super().__init__(reference.metric, reference.tags, log_interval=reference.log_interval)
+        self.closed_once = False
+
+    def exit(self) -> None:
+        if self.value or not self.closed_once:
+            super().exit()
+        self.closed_once = True
+
+
 class ParquetSink(BatchSink):
     """One stream's buffer and its Parquet dataset."""
 
@@ -28,6 +48,7 @@ class ParquetSink(BatchSink):
         schema: dict,
         key_properties: t.Sequence[str] | None,
     ) -> None:
+        self.record_counters = target.record_counters  # before the SDK asks for the counter
         super().__init__(target, stream_name, schema, key_properties)
         self.plan = plan_stream(self.schema, stream_name)
         self.checks = RowChecks.for_stream(
@@ -45,6 +66,14 @@ class ParquetSink(BatchSink):
         )
         self.pending = PendingBatch(row_limit=self.max_size)
         self._writer = target.writer
+        self._record_written = target.record_written
+
+    def get_sink_record_counter(self) -> metrics.Counter:
+        """The stream's counter: records are counted as they are received."""
+        counter = self.record_counters.get(self.stream_name)
+        if counter is None:
+            counter = self.record_counters[self.stream_name] = StreamRecordCounter(self.stream_name)
+        return counter
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """None: records are checked per batch by Arrow's typed parsing instead.
@@ -63,9 +92,15 @@ class ParquetSink(BatchSink):
     def is_full(self) -> bool:
         return self.pending.is_full
 
+    @property
+    def waited_seconds(self) -> float:
+        return self.pending.waited_seconds
+
     def add_record_lines(self, lines: list[bytes], line_numbers: list[int]) -> int:
         """Buffer undecoded RECORD lines, as many as fit the batch; returns how many."""
-        return self.pending.add_record_lines(lines, line_numbers)
+        taken = self.pending.add_record_lines(lines, line_numbers)
+        self.record_counter_metric.increment(taken)
+        return taken
 
     def process_batch_files(self, encoding: BatchFileEncoding, files: t.Sequence[str]) -> None:
         """Singer BATCH messages: buffer the files' records like RECORD messages."""
@@ -75,6 +110,7 @@ class ParquetSink(BatchSink):
                     handle, encoding.format, encoding.compression, f"batch file {url}"
                 )
             self.pending.add_part(part, size)
+            self.record_counter_metric.increment(len(part))
 
     def process_batch(self, context: dict) -> None:
         """Hand everything buffered to the background writer as one merged update."""
@@ -90,7 +126,7 @@ class ParquetSink(BatchSink):
         if table is None:
             return
         files = self.dataset.write(table)
-        self.record_counter_metric.increment(rows)
+        self._record_written(self.stream_name, self.dataset.location, rows)
         self.logger.info(
             "Stream '%s': merged %d record(s) into %d rewritten file(s).",
             self.stream_name,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import signal
 import typing as t
 
+from singer_sdk import metrics
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import (
@@ -18,6 +20,8 @@ from singer_sdk.helpers.capabilities import (
 
 from target_parquet_sems._sdk import FencedTarget
 from target_parquet_sems.dataset import StreamDataset
+from target_parquet_sems.errors import fatal_message
+from target_parquet_sems.lease import Holder, Lease, take_lease
 from target_parquet_sems.partitioning import (
     GRANULARITIES,
     PartitionConfigError,
@@ -32,8 +36,9 @@ from target_parquet_sems.reader import (
     passes_through,
     run_of_message,
 )
+from target_parquet_sems.runs import RunManifest, new_run_id
 from target_parquet_sems.sinks import ParquetSink
-from target_parquet_sems.storage import Destination, DestinationError
+from target_parquet_sems.storage import Destination, DestinationError, describe_os_error
 from target_parquet_sems.writer import BackgroundWriter
 
 if t.TYPE_CHECKING:
@@ -78,6 +83,8 @@ class TargetParquetSems(FencedTarget):
     name = "target-parquet-sems"
     default_sink_class = ParquetSink
     message_reader_class = RawRecordReader
+    interrupted_by: int | None = None
+    """The signal (SIGTERM, SIGINT) that ended the input early, if one did."""
 
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         PluginCapabilities.ABOUT,
@@ -144,6 +151,18 @@ class TargetParquetSems(FencedTarget):
             ),
         ),
         th.Property(
+            "state_flush_seconds",
+            th.IntegerType,
+            default=10,
+            title="STATE flush seconds",
+            description=(
+                "When a STATE arrives and records have waited this long, write them so "
+                "the STATE can be passed on, however few they are: a killed or "
+                "interrupted run loses at most about this much work. 0 passes every STATE "
+                "on as soon as its records are written."
+            ),
+        ),
+        th.Property(
             "s3_endpoint_url",
             th.StringType,
             description=(
@@ -175,6 +194,8 @@ class TargetParquetSems(FencedTarget):
         message_reader: GenericSingerReader | None = None,
     ) -> None:
         self.writer = BackgroundWriter()
+        self.record_counters: dict[str, metrics.Counter] = {}
+        """Each stream's `record_count` metric (see sinks.StreamRecordCounter)."""
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
@@ -183,9 +204,12 @@ class TargetParquetSems(FencedTarget):
             message_reader=message_reader,
         )
         self._last_emitted_state: dict | None = None
+        self.run_id = new_run_id()
+        self.lease: Lease | None = None
+        self.manifest: RunManifest | None = None
         if isinstance(self.message_reader, RawRecordReader):
-            # Input that stops the run still lets what was acknowledged finish writing.
-            self.message_reader.on_error = self.writer.settle
+            self.message_reader.on_start = self.begin_run
+            self.message_reader.on_error = self.input_failed
         errors = [
             f"'{key}' is not supported: {why}"
             for key, why in _UNSUPPORTED_SETTINGS.items()
@@ -208,7 +232,7 @@ class TargetParquetSems(FencedTarget):
         except DestinationError as exc:
             errors.append(str(exc))
         try:
-            self.dataset_class = dataset_class(self.config.get("table_format", "parquet"))
+            self.dataset_class = dataset_class(self.config["table_format"])
         except ImportError as exc:
             errors.append(str(exc))
         if errors:
@@ -216,6 +240,18 @@ class TargetParquetSems(FencedTarget):
         # Sinks drain one after another on this thread: Arrow already spreads each
         # batch over the cores, and every extra thread costs a malloc arena of memory.
         self.max_parallelism = 1
+
+    @classmethod
+    def invoke(cls, **options: t.Any) -> None:
+        """The command line: a fatal error ends with one plain line (see errors.py)."""
+        try:
+            super().invoke(**options)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            cls.logger.debug("What stopped the run:", exc_info=exc)
+            cls.logger.error("%s", fatal_message(exc))
+            raise SystemExit(1) from None
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
@@ -233,6 +269,73 @@ class TargetParquetSems(FencedTarget):
         ):
             for name, setting in settings["properties"].items():
                 properties.setdefault(name, setting)
+
+    # --- the run --------------------------------------------------------------------
+
+    @property
+    def needs_lease(self) -> bool:
+        """A plain-Parquet destination takes one writer at a time (see lease.py); Delta
+        tables take any number, each commit checked against the others'."""
+        return self.config["table_format"] != "delta"
+
+    def begin_run(self) -> None:
+        """Before any input is read: the destination must take writes, from this run alone.
+
+        Taking the lease and writing the run's manifest are the write test: locally
+        files in the destination's folder, on S3 PUTs of small objects.
+        """
+        if self.manifest is not None:
+            return
+        writer = {"name": self.name, "version": self.plugin_version}
+        manifest = RunManifest(
+            self.destination, self.run_id, writer=writer, table_format=self.config["table_format"]
+        )
+        try:
+            self.destination.prepare()
+            if self.needs_lease:
+                holder = Holder.this_process(
+                    self.run_id,
+                    f"{self.name} {self.plugin_version}",
+                    manifest.started_at.isoformat(),
+                )
+                self.lease = take_lease(self.destination, holder)
+                self.destination.remove_stale_temp_files()
+            manifest.start()
+        except OSError as exc:
+            msg = (
+                f"Cannot write to the destination {self.destination.uri}: "
+                f"{describe_os_error(exc, self.destination.root)}. Check that it exists or can "
+                "be created, and that this user may write there."
+            )
+            raise DestinationError(msg) from exc
+        self.manifest = manifest
+        self.logger.info("Run %s: writing to %s.", self.run_id, self.destination.uri)
+
+    def record_written(self, stream: str, location: str, records: int) -> None:
+        """A sink merged `records` into the dataset (write stage)."""
+        if self.manifest is not None:
+            self.manifest.wrote(stream, location, records)
+        if self.lease is not None:
+            self.lease.raise_if_lost()
+
+    def end_run(self, status: str, error: BaseException | None = None) -> None:
+        """Record how the run ended, then give the destination back."""
+        try:
+            if self.manifest is not None:
+                self.manifest.finish(status, str(error).splitlines()[0] if error else None)
+        except OSError as exc:
+            if error is None:
+                raise
+            self.logger.warning("Could not record the run's end in its manifest: %s", exc)
+        finally:
+            if self.lease is not None:
+                self.lease.release()
+                self.lease = None
+
+    def input_failed(self, error: BaseException) -> None:
+        """Input stopped the run: what was acknowledged finishes writing first."""
+        self.writer.settle()
+        self.end_run("failed", error)
 
     # --- records ------------------------------------------------------------------
 
@@ -279,9 +382,26 @@ class TargetParquetSems(FencedTarget):
     # --- state ----------------------------------------------------------------------
 
     def after_state_message(self, state: dict) -> None:
-        """Pass the state on at once when no record is waiting to be written."""
-        if state and not any(sink.current_size for sink in self.pending_sinks()):
+        """Pass the state on at once when no record is waiting to be written, or write
+        what waits once it has waited `state_flush_seconds`, then pass the state on.
+
+        A slow backfill (a polite tap sends a few thousand records a minute) thus loses
+        at most that much work when it is killed, instead of a whole batch's worth.
+        """
+        if not state:
+            return
+        sinks = t.cast("list[ParquetSink]", self.pending_sinks())
+        waited = [sink.waited_seconds for sink in sinks if sink.current_size]
+        if not waited:
             self.pass_on_state(copy.deepcopy(state))
+        elif max(waited) >= self.config["state_flush_seconds"]:
+            self.logger.info(
+                "Records have waited %.0f s (state_flush_seconds: %d): writing them to pass "
+                "the STATE on.",
+                max(waited),
+                self.config["state_flush_seconds"],
+            )
+            self.drain_all()
 
     def after_batch_message(self) -> None:
         """BATCH files are buffered like records, and count toward a full sink."""
@@ -299,21 +419,51 @@ class TargetParquetSems(FencedTarget):
         pause_point("before-state")
         self.emit_state(state)
         self._last_emitted_state = copy.deepcopy(state)
+        if self.manifest is not None:
+            self.manifest.acknowledged(self._last_emitted_state)
 
     # --- the end ----------------------------------------------------------------------
 
     def process_endofpipe(self) -> None:
-        """Write what is left, then wait until every batch and state is out."""
+        """Write what is left, then wait until every batch and state is out.
+
+        After SIGTERM or SIGINT the input ends early and the same happens; the target
+        then exits with 128 + the signal's number, the shell's convention.
+        """
+        stopped_by = self.interrupted_by
+        if stopped_by is not None:
+            self.logger.warning(
+                "Interrupted (%s): writing the %d record(s) received so far, then stopping.",
+                signal.Signals(stopped_by).name,
+                sum(sink.current_size for sink in self.pending_sinks()),
+            )
         try:
             super().process_endofpipe()
             self.writer.wait()
+        except BaseException as exc:
+            self.end_run("failed", exc)
+            raise
+        else:
+            self.end_run("complete" if self.interrupted_by is None else "interrupted")
         finally:
             self.writer.close()
+        if self.interrupted_by is not None:
+            self.logger.warning(
+                "Stopped: everything received is written and its state passed on; the next "
+                "run resumes from there."
+            )
+            raise SystemExit(128 + self.interrupted_by)
 
-    def before_termination(self) -> None:
-        """On SIGTERM/SIGINT, finish writing (and pass on the state) before leaving."""
-        self.drain_all(is_endofpipe=True)
-        self.writer.wait()
+    def on_termination_signal(self, signum: int) -> None:
+        """SIGTERM/SIGINT: the input ends here; what was received is written as usual.
+
+        Runs in the signal handler, so it only says so: the reader stops at once when
+        it is waiting for input, else before it next reads.
+        """
+        self.interrupted_by = signum
+        reader = getattr(self, "message_reader", None)  # not there yet while starting up
+        if isinstance(reader, RawRecordReader):
+            reader.stop(signum)
 
 
 def dataset_class(table_format: str) -> type[StreamDataset] | type[DeltaStreamDataset]:

@@ -65,9 +65,9 @@ def meltano_installed() -> None:
 
 
 @pytest.fixture
-def meltano(meltano_installed: None, tmp_path: Path) -> MeltanoRun:
-    """Run meltano in the project with this test's system database and output folder."""
-    base = clean_environment() | {
+def meltano_env(meltano_installed: None, tmp_path: Path) -> dict[str, str]:
+    """The environment `meltano` runs in: this test's system database and output folder."""
+    return clean_environment() | {
         "MELTANO_ENVIRONMENT": "dev",
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
         "TARGET_PARQUET_SEMS_DESTINATION_PATH": str(tmp_path / "output"),
@@ -80,9 +80,14 @@ def meltano(meltano_installed: None, tmp_path: Path) -> MeltanoRun:
         "SEMS_PASSWORD": DEMO_PASSWORD,
     }
 
+
+@pytest.fixture
+def meltano(meltano_env: dict[str, str]) -> MeltanoRun:
+    """Run meltano in the project with this test's system database and output folder."""
+
     def run(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
         """`meltano *args`; a variable given as None is left out of the environment."""
-        environment = {k: v for k, v in (base | env).items() if v is not None}
+        environment = {k: v for k, v in (meltano_env | env).items() if v is not None}
         return subprocess.run(
             [MELTANO, *args],
             cwd=ROOT,

@@ -1,10 +1,16 @@
-"""Helpers for the target tests: run the target in-process, read what it wrote."""
+"""Helpers for the target tests: run the target in-process or as a process, read what it
+wrote."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+import itertools
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -76,3 +82,49 @@ def read_file() -> Callable[[Path], pa.Table]:
 def read_hive() -> Callable[[Path], pa.Table]:
     """A partitioned stream, read the way sems-battery reads it."""
     return lambda folder: ds.dataset(folder, format="parquet", partitioning="hive").to_table()
+
+
+@dataclasses.dataclass(frozen=True)
+class Finished:
+    """A target process that ran to its end."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+@pytest.fixture
+def target_process(tmp_path: Path) -> Callable[..., subprocess.Popen[bytes]]:
+    """`target_process(config, env={...}, **popen)`: the target as a process with pipes for
+    its standard input, output and error, and no settings (nor test pause point) taken from
+    this environment; `env` adds variables."""
+    numbers = itertools.count()
+
+    def start(
+        config: dict[str, Any], env: dict[str, str] | None = None, **popen: Any
+    ) -> subprocess.Popen[bytes]:
+        config_path = tmp_path / f"target-config-{next(numbers)}.json"
+        config_path.write_text(json.dumps(config))
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_PARQUET")}
+        return subprocess.Popen(
+            [sys.executable, "-m", "target_parquet_sems", "--config", str(config_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment | (env or {}),
+            **popen,
+        )
+
+    return start
+
+
+@pytest.fixture
+def target_run(target_process: Callable[..., subprocess.Popen[bytes]]) -> Callable[..., Finished]:
+    """`target_run(config, data, **popen)`: the target as a process fed `data` to its end."""
+
+    def run(config: dict[str, Any], data: bytes, **popen: Any) -> Finished:
+        process = target_process(config, **popen)
+        out, errors = process.communicate(data, timeout=120)
+        return Finished(process.returncode, out, errors)
+
+    return run

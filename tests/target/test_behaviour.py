@@ -164,6 +164,20 @@ def test_state_passed_on_after_each_flushed_batch(tmp_path: Path, sync: Any, msg
     assert pq.read_table(tmp_path / "items.parquet").num_rows == 7
 
 
+@pytest.mark.parametrize(("flush_seconds", "passed_on"), [(0, [1, 2, 3]), (3600, [3])])
+def test_a_state_after_records_that_waited_long_enough_is_passed_on(
+    tmp_path: Path, sync: Any, msg: Any, flush_seconds: int, passed_on: list[int]
+) -> None:
+    """A polite backfill sends a window of records and its STATE every few seconds."""
+    config = {"destination_path": str(tmp_path), "state_flush_seconds": flush_seconds}
+    messages = [msg.schema("items", SIMPLE, ["id"])]
+    for window in (1, 2, 3):
+        messages += [msg.record("items", {"id": 10 * window + i}) for i in range(3)]
+        messages.append(msg.state({"window": window}))
+    assert sync(config, messages) == [{"window": w} for w in passed_on]
+    assert pq.read_table(tmp_path / "items.parquet").num_rows == 9
+
+
 def test_state_with_nothing_buffered_is_passed_on_at_once(
     tmp_path: Path, sync: Any, msg: Any
 ) -> None:
@@ -229,13 +243,16 @@ def test_unmergeable_schema_change_stops_and_leaves_dataset(
         "type": "object",
         "properties": {"id": {"type": "integer"}, "value": {"type": "string"}},
     }
-    with pytest.raises(SchemaMergeError, match=r"Column 'value' is double .* but string"):
+    with pytest.raises(SchemaMergeError, match=r"Stream 'items': Column 'value' is double .* but"):
         sync(
             config,
             [msg.schema("items", text_value, ["id"]), msg.record("items", {"id": 2, "value": "x"})],
         )
     assert (tmp_path / "items.parquet").read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["items.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_runs", "items.parquet"]
+    runs = [json.loads(p.read_text()) for p in sorted((tmp_path / "_runs").iterdir())]
+    assert [run["status"] for run in runs] == ["complete", "failed"]
+    assert "Column 'value' is double" in runs[1]["error"]
 
 
 @pytest.mark.parametrize(
@@ -450,3 +467,57 @@ def test_changing_partition_by_stops_instead_of_splitting_the_stream(
     with pytest.raises(LayoutConflictError, match="holds it partitioned from an earlier run"):
         sync(plain, messages)
     assert not (tmp_path / "things.parquet").exists()
+
+
+def test_a_dataset_of_an_earlier_version_loses_its_files_beside_the_partitions(
+    tmp_path: Path, sync: Any, msg: Any, read_hive: Reader
+) -> None:
+    """Versions before 0.2 kept `_common_metadata` and temporary files in the stream's
+    folder, where polars and DuckDB's `**` read them as data files."""
+    config = {"destination_path": str(tmp_path), "partition_by": PARTITIONED}
+    sync(config, plant_power_messages(msg, [power_point(STATION, "2026-09-01T12:00:00Z", 1.0)]))
+    folder, record = tmp_path / "plant_power", tmp_path / "_schemas/plant_power/_common_metadata"
+    record.rename(folder / "_common_metadata")
+    stale = folder / f"station_id={STATION}" / "month=2026-09" / f".data.parquet.{'0' * 32}.tmp"
+    stale.write_bytes(b"PAR1")
+
+    sync(config, plant_power_messages(msg, [power_point(STATION, "2026-09-02T12:00:00Z", 2.0)]))
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == ["data.parquet"]
+    assert pq.read_schema(record) == pq.read_schema(next(folder.rglob("data.parquet")))
+    assert read_hive(folder).num_rows == 2
+
+
+def test_descriptions_reach_every_file_when_the_schema_gains_them(
+    tmp_path: Path, sync: Any, msg: Any
+) -> None:
+    config = {"destination_path": str(tmp_path), "partition_by": {"items": ["g"]}}
+    plain = {"type": "object", "properties": {"id": {"type": "integer"}, "g": {"type": "string"}}}
+    described = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer", "description": "The item's number"},
+            "g": {"type": "string", "description": "Its group"},
+        },
+    }
+    sync(config, [msg.schema("items", plain, ["id"]), msg.record("items", {"id": 1, "g": "a"})])
+    sync(config, [msg.schema("items", described, ["id"]), msg.record("items", {"id": 2, "g": "b"})])
+    for path in (tmp_path / "items").rglob("*.parquet"):  # group a's file was not written to
+        schema = pq.read_schema(path)
+        assert schema.field("id").metadata == {b"description": b"The item's number"}
+        assert json.loads(schema.metadata[b"column_descriptions"]) == {
+            "id": "The item's number",
+            "g": "Its group",
+        }
+
+
+def test_a_damaged_file_is_named_and_the_rest_left_alone(
+    tmp_path: Path, sync: Any, msg: Any
+) -> None:
+    from target_parquet_sems.errors import DestinationReadError
+
+    config = {"destination_path": str(tmp_path)}
+    sync(config, [msg.schema("items", SIMPLE, ["id"]), msg.record("items", {"id": 1})])
+    (tmp_path / "items.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(DestinationReadError, match=f"Could not read {tmp_path}/items.parquet to"):
+        sync(config, [msg.schema("items", SIMPLE, ["id"]), msg.record("items", {"id": 2})])
+    assert (tmp_path / "items.parquet").read_bytes() == b"not parquet at all"

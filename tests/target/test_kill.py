@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import os
 import queue
 import subprocess
-import sys
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import duckdb
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -61,22 +60,8 @@ def singer_input() -> list[bytes]:
     return lines
 
 
-def start_target(config_path: Path, pause_at: str | None = None) -> subprocess.Popen[bytes]:
-    environment = dict(os.environ)
-    environment.pop(ENVIRONMENT_VARIABLE, None)
-    if pause_at:
-        environment[ENVIRONMENT_VARIABLE] = pause_at
-    return subprocess.Popen(
-        [sys.executable, "-m", "target_parquet_sems", "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=environment,
-    )
-
-
-def run_to_end(config_path: Path, lines: list[bytes]) -> None:
-    process = start_target(config_path)
+def run_to_end(target_process: Any, config: dict, lines: list[bytes]) -> None:
+    process = target_process(config)
     _, errors = process.communicate(b"".join(lines), timeout=120)
     assert process.returncode == 0, errors.decode(errors="replace")[-2000:]
 
@@ -120,31 +105,13 @@ def wait_for_pause(stderr: IO[bytes], point: str) -> threading.Thread:
             return reader
 
 
-def write_configs(tmp_path: Path, **settings: object) -> dict[str, Path]:
-    """Configs of the run to be killed and of an unbroken one, each its own destination."""
-    configs = {}
-    for name in ("killed", "clean"):
-        configs[name] = tmp_path / f"{name}.json"
-        config = {
-            "destination_path": str(tmp_path / name),
-            "partition_by": {
-                "plant_power": ["station_id", {"field": "day", "granularity": "month"}]
-            },
-            "batch_size_rows": BATCH_ROWS,
-            **settings,
-        }
-        configs[name].write_text(json.dumps(config))
-    return configs
-
-
 class PausedTarget:
-    """A target fed the whole input that froze at `point:nth`; `kill()` ends it there."""
+    """A target process fed the whole input, frozen at `point`; `kill()` ends it there."""
 
-    def __init__(self, config_path: Path, point: str, nth: int, lines: list[bytes]) -> None:
-        self.process = start_target(config_path, pause_at=f"{point}:{nth}")
-        process = self.process
+    def __init__(self, process: subprocess.Popen[bytes], point: str, lines: list[bytes]) -> None:
         assert process.stdin is not None and process.stdout is not None
         assert process.stderr is not None
+        self.process = process
         self.feeder = threading.Thread(target=feed, args=(process.stdin, lines), daemon=True)
         self.feeder.start()
         self.stderr_reader = wait_for_pause(process.stderr, point)
@@ -164,6 +131,20 @@ class PausedTarget:
         return acknowledged
 
 
+def kill_configs(tmp_path: Path, **settings: object) -> dict[str, dict[str, Any]]:
+    """Configs of the run to be killed and of an unbroken one, each its own destination."""
+    partition_by = {"plant_power": ["station_id", {"field": "day", "granularity": "month"}]}
+    return {
+        name: {
+            "destination_path": str(tmp_path / name),
+            "partition_by": partition_by,
+            "batch_size_rows": BATCH_ROWS,
+            **settings,
+        }
+        for name in ("killed", "clean")
+    }
+
+
 def indices(rows: list[dict]) -> list[int]:
     return sorted(int(row["pv_power_w"]) for row in rows)
 
@@ -177,30 +158,31 @@ def dataset_rows(folder: Path) -> list[dict]:
 @pytest.mark.parametrize(
     ("point", "nth"),
     [
-        # The 9th file write: _common_metadata, then two partition files per batch; so
-        # batch 4's second partition file is complete under its temporary name.
-        ("before-rename", 9),
+        # The 10th file write: the run's manifest, the schema record, then two partition
+        # files per batch; so batch 4's second partition file is complete under its
+        # temporary name.
+        ("before-rename", 10),
         # The 4th STATE: batch 2 is on disk, the STATE covering its last rows is not out.
         ("before-state", 4),
     ],
 )
 def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
-    tmp_path: Path, point: str, nth: int
+    tmp_path: Path, target_process: Any, point: str, nth: int
 ) -> None:
     lines = singer_input()
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
-    configs = write_configs(tmp_path)
-    target = PausedTarget(configs["killed"], point, nth, lines)
+    configs = kill_configs(tmp_path)
+    process = target_process(configs["killed"], env={ENVIRONMENT_VARIABLE: f"{point}:{nth}"})
+    target = PausedTarget(process, point, lines)
 
     # Frozen mid-write: prove it before the kill.
     data_files = sorted((killed_dir / "plant_power").rglob("data.parquet"))
-    temp_files = sorted((killed_dir / "plant_power").rglob(".*.tmp"))
+    temp_files = sorted(killed_dir.glob(".*.tmp"))  # in the root, never in a stream's folder
     if point == "before-rename":
         assert len(temp_files) == 1, temp_files
-        unrenamed = temp_files[0]
-        final = unrenamed.parent / "data.parquet"
-        new_rows = pq.ParquetFile(unrenamed).read().num_rows  # complete, not yet in place
-        assert final.exists() and pq.ParquetFile(final).read().num_rows < new_rows
+        unrenamed = indices(pq.ParquetFile(temp_files[0]).read().to_pylist())
+        visible = indices(dataset_rows(killed_dir / "plant_power"))
+        assert set(unrenamed) - set(visible)  # complete, holding rows not yet in place
     else:
         assert temp_files == []
     acknowledged = target.kill()
@@ -214,6 +196,11 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
     assert set(range(last_index + 1)) <= set(on_disk)
     for path in data_files:
         pq.ParquetFile(path).read()
+    # The stream's folder holds data files only, so even globbing readers see just them.
+    globbed = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{killed_dir}/plant_power/**', hive_partitioning=1)"
+    ).fetchall()
+    assert globbed == [(len(on_disk),)]
     if point == "before-state":
         # Killed between a write and its STATE: whole batches are on disk, more than the
         # last STATE acknowledged.
@@ -221,12 +208,18 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
         assert len(on_disk) % BATCH_ROWS == 0
         assert len(on_disk) > last_index + 1
     else:
-        assert list((killed_dir / "plant_power").rglob(".*.tmp")) == temp_files
+        assert list(killed_dir.glob(".*.tmp")) == temp_files
 
     # The tap resends from the state; here it resends everything. Same content as a
     # run that was never interrupted, and the killed run's temporary file is gone.
-    run_to_end(configs["killed"], lines)
-    run_to_end(configs["clean"], lines)
+    run_to_end(target_process, configs["killed"], lines)
+    run_to_end(target_process, configs["clean"], lines)
+    # The killed run's manifest still says it was running; the rerun's, that it finished.
+    runs = [json.loads(p.read_text()) for p in sorted((killed_dir / "_runs").iterdir())]
+    assert [run["status"] for run in runs] == ["running", "complete"]
+    assert runs[1]["streams"]["plant_power"]["records_written"] == RECORDS
+    assert runs[1]["state"] == {"last_index": RECORDS - 1}
+    assert not (killed_dir / "_lease.json").exists()  # given back
     assert dataset_rows(killed_dir / "plant_power") == dataset_rows(clean_dir / "plant_power")
     assert indices(dataset_rows(clean_dir / "plant_power")) == list(range(RECORDS))
     leftovers = [p.name for p in killed_dir.rglob(".*") if p.is_file()]
@@ -250,12 +243,13 @@ def delta_rows(folder: Path) -> list[dict]:
     ],
 )
 def test_sigkill_mid_delta_commit_keeps_acknowledged_rows_and_reruns_converge(
-    tmp_path: Path, point: str, nth: int
+    tmp_path: Path, target_process: Any, point: str, nth: int
 ) -> None:
     lines = singer_input()
-    configs = write_configs(tmp_path, table_format="delta")
+    configs = kill_configs(tmp_path, table_format="delta")
     table_dir = tmp_path / "killed" / "plant_power"
-    target = PausedTarget(configs["killed"], point, nth, lines)
+    process = target_process(configs["killed"], env={ENVIRONMENT_VARIABLE: f"{point}:{nth}"})
+    target = PausedTarget(process, point, lines)
     committed = DeltaTable(str(table_dir)).version()
     if point == "delta-before-commit":
         assert committed == nth - 2  # versions 0 .. nth-2: the nth commit is not made
@@ -270,7 +264,11 @@ def test_sigkill_mid_delta_commit_keeps_acknowledged_rows_and_reruns_converge(
     assert len(on_disk) % BATCH_ROWS == 0
 
     # Resent from the start, the table converges to what an unbroken run writes.
-    run_to_end(configs["killed"], lines)
-    run_to_end(configs["clean"], lines)
+    run_to_end(target_process, configs["killed"], lines)
+    run_to_end(target_process, configs["clean"], lines)
     assert delta_rows(table_dir) == delta_rows(tmp_path / "clean" / "plant_power")
     assert indices(delta_rows(table_dir)) == list(range(RECORDS))
+    # Many writers may load a Delta destination: no lease, and the manifest says delta.
+    runs = [json.loads(p.read_text()) for p in sorted((tmp_path / "killed" / "_runs").iterdir())]
+    assert [run["status"] for run in runs] == ["running", "complete"]
+    assert {run["table_format"] for run in runs} == {"delta"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -80,8 +81,13 @@ def test_partitioned_merge_on_s3(s3_endpoint: str, sync: Any, msg: Any) -> None:
         for info in s3.get_file_info(pa_fs.FileSelector("solar/sems", recursive=True))
         if info.type == pa_fs.FileType.File
     )
-    assert keys == [
-        "solar/sems/plant_power/_common_metadata",
+    runs = [key for key in keys if key.startswith("solar/sems/_runs/")]
+    assert [json.loads(s3.open_input_stream(key).read())["status"] for key in runs] == [
+        "complete",
+        "complete",
+    ]
+    assert [key for key in keys if key not in runs] == [  # the lease is given back
+        "solar/sems/_schemas/plant_power/_common_metadata",
         "solar/sems/plant_power/station_id=st-a/year=2024/data.parquet",
         "solar/sems/plant_power/station_id=st-a/year=2025/data.parquet",
     ]

@@ -15,6 +15,7 @@ import signal
 import typing as t
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from singer_sdk.helpers import _batch as sdk_batch
 from singer_sdk.io_base import GenericSingerReader, SingerReader
@@ -152,22 +153,27 @@ def test_a_sink_replaced_by_a_new_schema_is_still_pending(tmp_path: Path) -> Non
         _fail("Target._sinks_to_clear", f"a replaced sink is not listed (sizes {sizes})")
 
 
-def test_termination_handler_is_installed_and_writes_what_was_buffered(
+def test_termination_handler_is_installed_and_ends_the_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         target = TargetParquetSems(config={"destination_path": str(tmp_path)})
-        if signal.getsignal(signal.SIGTERM) != target._handle_termination:
-            _fail("PluginBase._setup_signal_handlers", "SIGTERM no longer calls it")
-        target.process_lines(_lines(_schema(), _record(7), {"type": "STATE", "value": {"at": 7}}))
-        with pytest.raises(SystemExit):
-            target._handle_termination(signal.SIGTERM, None)
+        for number in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(number) != target._handle_termination:
+                _fail("PluginBase._setup_signal_handlers", f"{number.name} no longer calls it")
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+    target.process_lines(_lines(_schema(), _record(7), {"type": "STATE", "value": {"at": 7}}))
+    target._handle_termination(signal.SIGTERM, None)  # the reader is not waiting: it notes
+    more = io.BytesIO(json.dumps(_record(8)).encode())
+    assert target.process_lines(more) == {"RECORD": 0}  # and reads no more
+    with pytest.raises(SystemExit) as leaving:
+        target.process_endofpipe()
+    assert leaving.value.code == 128 + signal.SIGTERM
     assert capsys.readouterr().out == '{"at": 7}\n'
-    assert (tmp_path / "s.parquet").exists()
+    assert pq.read_table(tmp_path / "s.parquet").column("id").to_pylist() == [7]
 
 
 def test_batch_files_open_through_storage_target(tmp_path: Path) -> None:

@@ -35,7 +35,9 @@ def sync_again(runner: TargetTestRunner) -> None:
 
 
 def files_below(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    """The files below `folder` other than the runs' manifests (`_runs/`)."""
+    files = (p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    return sorted(str(p) for p in files if p.parts[0] != "_runs")
 
 
 def types_of(table: pa.Table) -> dict[str, pa.DataType]:

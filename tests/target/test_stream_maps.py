@@ -156,7 +156,12 @@ def test_the_tap_piped_through_a_stream_map(fake_portal_factory, tmp_path: Path)
     assert tap.wait() == 0
     assert target.returncode == 0, target.stderr[-2000:]
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["power.parquet", "stations.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["_runs", "power.parquet", "stations.parquet"]
+    (manifest,) = [json.loads(p.read_text()) for p in (out / "_runs").iterdir()]
+    assert manifest["streams"] == {  # under their mapped names
+        "power": {"path": "power.parquet", "records_written": 288},
+        "stations": {"path": "stations.parquet", "records_written": 1},
+    }
     power = pq.read_table(out / "power.parquet")
     assert power.num_rows == 288
     assert "extra" not in power.column_names and "source" not in power.column_names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import io
 import json
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from tap_sems.schemas import DAILY_ENERGY, PLANT_POWER, STATIONS
 from target_parquet_sems.convert import RecordError, parse_timestamp
@@ -271,11 +274,12 @@ def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches()
 
     def held_back() -> bool:
         """The reader waits to hand over batch 2 while parsed batch 1 waits for the writer."""
-        parser = next(t for t in threading.enumerate() if t.name.startswith("parquet-parse"))
+        # Any parse thread: idle ones of other tests' writers may still be around.
+        parsers = [t for t in threading.enumerate() if t.name.startswith("parquet-parse")]
         return (
             submitted == [0, 1]
             and _waiting_in(reader, "submit_batch")
-            and _waiting_in(parser, "parse_then_queue_write")
+            and any(_waiting_in(parser, "parse_then_queue_write") for parser in parsers)
         )
 
     reader = threading.Thread(target=read, daemon=True)
@@ -293,3 +297,81 @@ def test_a_slow_destination_holds_the_reader_back_instead_of_piling_up_batches()
     writer.wait()
     writer.close()
     assert parsed == list(range(6))
+
+
+def test_the_lease_admits_one_run_and_names_it_to_the_next(tmp_path: Path) -> None:
+    from target_parquet_sems.lease import DestinationBusyError, Holder, RefreshedLease, take_lease
+    from target_parquet_sems.storage import Destination
+
+    destination = Destination(str(tmp_path))
+    first, second = (Holder.this_process(run, "t 1.0", "2026-11-30T02:00:00") for run in "ab")
+    lease = take_lease(destination, first)  # an flock: local, POSIX
+    with pytest.raises(DestinationBusyError, match=r"held by run a of t 1\.0 \(pid \d+ on"):
+        take_lease(destination, second)
+    lease.release()
+    take_lease(destination, second).release()
+    assert not (tmp_path / "_lease.json").exists()
+
+    # Where there are no locks (object stores): the lease file and its refresh time.
+    path = destination.path("_lease.json")
+    lease = RefreshedLease.acquire(destination, path, first)
+    assert json.loads((tmp_path / "_lease.json").read_text())["run_id"] == "a"
+    with pytest.raises(DestinationBusyError, match="last refreshed at 20"):
+        RefreshedLease.acquire(destination, path, second)
+    lease.release()
+    RefreshedLease.acquire(destination, path, second).release()
+
+
+def test_a_lease_without_locks_goes_stale_and_its_holder_notices_a_takeover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from target_parquet_sems import lease as leases
+    from target_parquet_sems.storage import Destination
+
+    destination = Destination(str(tmp_path))
+    path = destination.path("_lease.json")
+    gone = leases.Holder(
+        "dead", "elsewhere", 1, "2026-11-30T01:00:00", "t 1.0", "2026-11-30T01:00:00+00:00"
+    )
+    (tmp_path / "_lease.json").write_bytes(gone.encode())  # refreshed long ago: stale
+    monkeypatch.setattr(leases, "REFRESH_SECONDS", 0.01)
+    mine = leases.Holder.this_process("mine", "t 1.0", "2026-11-30T02:00:00")
+    lease = leases.RefreshedLease.acquire(destination, path, mine)
+    refreshed = json.loads((tmp_path / "_lease.json").read_text())
+    assert refreshed["run_id"] == "mine" and refreshed["refreshed_at"] > gone.refreshed_at
+
+    (tmp_path / "_lease.json").write_bytes(dataclasses.replace(gone, run_id="other").encode())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            lease.raise_if_lost()
+        except leases.DestinationBusyError as exc:
+            assert "run other" in str(exc) and "took the lease over" in str(exc)
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the holder never noticed that another run took its lease")
+    lease.release()
+    assert json.loads((tmp_path / "_lease.json").read_text())["run_id"] == "other"  # not ours
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            InvalidInputLine("Input line 7: not a Singer message: x"),
+            "Input line 7: not a Singer message: x. The input must be Singer messages",
+        ),
+        (RecordError("input line 3: field 'id': expected an integer"), "fix the record in the tap"),
+        (
+            ConfigValidationError("bad", errors=["partition_by.x: no field 'y'"]),
+            "Invalid settings: partition_by.x: no field 'y'. Fix them",
+        ),
+        (KeyError("surprise"), "KeyError: 'surprise'. Run again with --log-level debug"),
+    ],
+)
+def test_a_fatal_error_becomes_one_line_saying_what_to_do(error: Exception, line: str) -> None:
+    from target_parquet_sems.errors import fatal_message
+
+    message = fatal_message(error)
+    assert line in message and "\n" not in message
