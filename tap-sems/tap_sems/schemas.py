@@ -9,30 +9,56 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+# What a curve value is: the portal gives one value per instant of its grid (every
+# `interval_minutes`), the inverter's reading uploaded for that instant; SEMS does not say
+# whether it is a sample or an average over the interval before it.
+AT_INSTANT = "W, at `timestamp` (the portal's curve value for that instant); null: no such series"
+
 PLANT_POWER_KEY = ("station_id", "timestamp")
 DAILY_ENERGY_KEY = ("station_id", "day")
 STATIONS_KEY = ("station_id",)
 
 PLANT_POWER = th.PropertiesList(
     th.Property("station_id", th.StringType, required=True, description="SEMS station UUID"),
-    th.Property("timestamp", th.DateTimeType, required=True, description="UTC instant"),
+    th.Property(
+        "timestamp",
+        th.DateTimeType,
+        required=True,
+        description="UTC instant of the point (the plant's wall clock placed in its time zone)",
+    ),
     th.Property(
         "time_local",
         th.StringType,
         description="The plant's wall clock as the portal gave it (YYYY-MM-DD HH:MM:SS)",
     ),
     th.Property("day", th.DateType, required=True, description="Plant-local date"),
-    th.Property("pv_power_w", th.NumberType, description="PV (system) output"),
-    th.Property("load_power_w", th.NumberType, description="Household consumption"),
+    th.Property("pv_power_w", th.NumberType, description=f"PV (system) output, {AT_INSTANT}"),
+    th.Property("load_power_w", th.NumberType, description=f"Household consumption, {AT_INSTANT}"),
     th.Property(
         "grid_power_w",
         th.NumberType,
-        description="Grid as the portal reports it: + export, - import",
+        description=f"Grid exchange as the portal signs it, + export, - import; {AT_INSTANT}",
     ),
-    th.Property("grid_import_w", th.NumberType, description="Power drawn from the grid, >= 0"),
-    th.Property("grid_export_w", th.NumberType, description="Power fed into the grid, >= 0"),
-    th.Property("battery_power_w", th.NumberType, description="+ discharge, - charge"),
-    th.Property("battery_soc_pct", th.NumberType, description="Battery state of charge"),
+    th.Property(
+        "grid_import_w",
+        th.NumberType,
+        description=f"Power drawn from the grid, >= 0 (0 while exporting); {AT_INSTANT}",
+    ),
+    th.Property(
+        "grid_export_w",
+        th.NumberType,
+        description=f"Power fed into the grid, >= 0 (0 while importing); {AT_INSTANT}",
+    ),
+    th.Property(
+        "battery_power_w",
+        th.NumberType,
+        description=f"Battery, + discharge (to the house), - charge; {AT_INSTANT}",
+    ),
+    th.Property(
+        "battery_soc_pct",
+        th.NumberType,
+        description="Battery state of charge, % (0-100) at `timestamp`; null: no battery",
+    ),
     th.Property(
         "source",
         th.StringType,
@@ -51,16 +77,35 @@ PLANT_POWER = th.PropertiesList(
 ).to_dict()
 
 STATIONS = th.PropertiesList(
-    th.Property("station_id", th.StringType, required=True),
-    th.Property("name", th.StringType),
-    th.Property("capacity_kwp", th.NumberType, description="Installed PV peak power"),
-    th.Property("battery_capacity_kwh", th.NumberType, description="null when the portal has none"),
-    th.Property("timezone", th.StringType, description="IANA time zone used for this plant"),
-    th.Property("currency", th.StringType),
-    th.Property("address", th.StringType),
-    th.Property("latitude", th.NumberType),
-    th.Property("longitude", th.NumberType),
-    th.Property("source", th.StringType),
+    th.Property("station_id", th.StringType, required=True, description="SEMS station UUID"),
+    th.Property("name", th.StringType, description="Station name as set in the portal"),
+    th.Property("capacity_kwp", th.NumberType, description="Installed PV peak power, kWp"),
+    th.Property(
+        "battery_capacity_kwh",
+        th.NumberType,
+        description="Battery capacity, kWh, as the portal states it; null when it states none",
+    ),
+    th.Property(
+        "timezone",
+        th.StringType,
+        description=(
+            "Time zone the tap used for this plant's wall-clock times: an IANA name, or a "
+            "fixed offset such as +08:00 (fallback_utc_offset)"
+        ),
+    ),
+    th.Property(
+        "currency",
+        th.StringType,
+        description="Currency of the portal's income figures (e.g. EUR)",
+    ),
+    th.Property("address", th.StringType, description="Street address as set in the portal"),
+    th.Property("latitude", th.NumberType, description="Degrees north (WGS 84)"),
+    th.Property("longitude", th.NumberType, description="Degrees east (WGS 84)"),
+    th.Property(
+        "source",
+        th.StringType,
+        description="Backend and endpoint the metadata came from",
+    ),
     th.Property(
         "extra",
         th.ObjectType(additional_properties=True),
@@ -69,14 +114,18 @@ STATIONS = th.PropertiesList(
 ).to_dict()
 
 DAILY_ENERGY = th.PropertiesList(
-    th.Property("station_id", th.StringType, required=True),
+    th.Property("station_id", th.StringType, required=True, description="SEMS station UUID"),
     th.Property("day", th.DateType, required=True, description="Plant-local date"),
-    th.Property("production_kwh", th.NumberType),
-    th.Property("consumption_kwh", th.NumberType),
-    th.Property("grid_import_kwh", th.NumberType),
-    th.Property("grid_export_kwh", th.NumberType),
-    th.Property("battery_charge_kwh", th.NumberType),
-    th.Property("battery_discharge_kwh", th.NumberType),
+    th.Property("production_kwh", th.NumberType, description="PV energy produced that day, kWh"),
+    th.Property(
+        "consumption_kwh", th.NumberType, description="Household consumption that day, kWh"
+    ),
+    th.Property("grid_import_kwh", th.NumberType, description="Drawn from the grid that day, kWh"),
+    th.Property("grid_export_kwh", th.NumberType, description="Fed into the grid that day, kWh"),
+    th.Property("battery_charge_kwh", th.NumberType, description="Into the battery that day, kWh"),
+    th.Property(
+        "battery_discharge_kwh", th.NumberType, description="Out of the battery that day, kWh"
+    ),
     th.Property(
         "method",
         th.StringType,
@@ -86,7 +135,11 @@ DAILY_ENERGY = th.PropertiesList(
             "grossly short of the curve's energy that day)"
         ),
     ),
-    th.Property("source", th.StringType),
+    th.Property(
+        "source",
+        th.StringType,
+        description="Backend and endpoint, or legacy file name, the figures came from",
+    ),
     th.Property(
         "complete",
         th.BooleanType,

@@ -121,8 +121,10 @@ def test_each_reader_opens_the_stream_folder(
 ) -> None:
     rows, descriptions = read(folder)
     assert normalised(rows) == expected()
-    assert descriptions["grid_power_w"] == "Grid as the portal reports it: + export, - import"
-    assert descriptions["timestamp"] == "UTC instant"
+    described = PLANT_POWER["properties"]
+    assert "+ export, - import" in descriptions["grid_power_w"]
+    assert descriptions["grid_power_w"] == described["grid_power_w"]["description"]
+    assert descriptions["timestamp"] == described["timestamp"]["description"]
     if read is not with_pyarrow:  # partition columns are in the folder names only
         assert descriptions["station_id"] == "SEMS station UUID"
         assert descriptions["month"] == "The month (YYYY-MM) of 'day'"
