@@ -11,7 +11,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_sems import streams
+from tap_sems import SUMMARY, streams
 from tap_sems._sdk import DiscoveryOrderTap
 from tap_sems.backends import BACKENDS, Source
 from tap_sems.client import SemsError
@@ -33,7 +33,9 @@ SECONDS_OR_RATE = th.CustomType(
 
 
 class TapSems(DiscoveryOrderTap):
-    """Every day of every station's power curve, incrementally."""
+    # What `--about`, and so the Meltano plugin definition, says the tap is: the package's
+    # description (pyproject.toml), which names the portal, both API generations and streams.
+    __doc__ = SUMMARY
 
     name = "tap-sems"
     # msgspec serialises records several times faster than the default writer.
