@@ -299,6 +299,7 @@ def describe_settings(settings: Settings) -> dict[str, Any]:
         "timezone": settings.timezone,
         "fallback_utc_offset": settings.fallback_utc_offset,
         "station_ids": list(settings.station_ids) or "(every station the account sees)",
+        "user_agent": settings.user_agent,
     }
 
 

@@ -11,7 +11,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_sems import SUMMARY, streams
+from tap_sems import REPOSITORY, SUMMARY, streams
 from tap_sems._sdk import DiscoveryOrderTap
 from tap_sems.backends import BACKENDS, Source
 from tap_sems.client import SemsError
@@ -171,6 +171,15 @@ class TapSems(DiscoveryOrderTap):
             SECONDS_OR_RATE,
             default=default("request_timeout_seconds"),
             description="Per request",
+        ),
+        # No schema default: Meltano would pass a definition's copy of it to later releases.
+        th.Property(
+            "user_agent",
+            th.StringType,
+            description=(
+                "User-Agent header of every request to the portal; default: tap-sems/<its "
+                f"version> (+{REPOSITORY})"
+            ),
         ),
     ).to_dict()
 

@@ -53,6 +53,8 @@ def test_dates_are_iso_days_only(name: str, written: str) -> None:
         ({"fallback_utc_offset": "Europe/Berlin"}, "belongs in `timezone`"),
         ({"password": ""}, "needs the `account` and `password` settings"),
         ({"raw_dir": "s3://bucket/raw"}, "is not a local folder"),
+        ({"user_agent": "house\nmonitor"}, "user_agent 'house\\\\nmonitor' is not one line"),
+        ({"user_agent": "Haus-Überwachung"}, "not one line of printable ASCII"),
     ],
 )
 def test_unworkable_settings_are_named(config: dict[str, Any], message: str) -> None:
