@@ -10,6 +10,7 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import EMIT_ACTIVATE_VERSION_CONFIG
 
 from tap_sems import REPOSITORY, SUMMARY, streams
 from tap_sems._sdk import DiscoveryOrderTap
@@ -20,6 +21,14 @@ from tap_sems.settings import INTERVALS, default
 # Exit codes: 1 the run stopped; 3 it finished, but some days were set aside.
 STOPPED = 1
 DAYS_SET_ASIDE = 3
+
+
+# What the SDK does with emit_activate_version_messages, for this tap's streams.
+ACTIVATE_VERSION_DESCRIPTION = (
+    "Open the stations stream (a full table) with an ACTIVATE_VERSION message and give its "
+    "records that version, so a target that implements it can drop stations no longer "
+    "listed; plant_power and daily_energy are incremental and get none"
+)
 
 
 class SemsDaysSetAsideError(SemsError):
@@ -182,6 +191,15 @@ class TapSems(DiscoveryOrderTap):
             ),
         ),
     ).to_dict()
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
+        """Also declare emit_activate_version_messages: the SDK reads it but declares it for
+        no tap, so neither Meltano nor TAP_SEMS_* variables would know it."""
+        super().append_builtin_config(config_jsonschema)
+        properties = config_jsonschema.setdefault("properties", {})
+        for name, spec in EMIT_ACTIVATE_VERSION_CONFIG["properties"].items():
+            properties.setdefault(name, spec | {"description": ACTIVATE_VERSION_DESCRIPTION})
 
     @cached_property
     def source(self) -> Source:

@@ -552,11 +552,13 @@ def test_catalog_deselection_removes_properties(portal, tap_config, tmp_path: Pa
     done = subprocess.run(
         [*tap, "--catalog", str(catalog_path)], capture_output=True, text=True, check=True
     )
-    records = [json.loads(line) for line in done.stdout.splitlines()]
-    records = [m["record"] for m in records if m["type"] == "RECORD"]
+    messages = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {m["stream"] for m in messages if "stream" in m} == {"plant_power"}
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
     assert len(records) == 24
     assert all("source" not in r and "extra" not in r for r in records)
     assert all(r["pv_power_w"] is not None for r in records)
+    assert not portal.requests_for("semsplus.statistics")  # daily_energy is not read at all
 
 
 def test_a_start_before_the_plant_existed_moves_to_its_first_day(run_tap, tap_config) -> None:
