@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cached_property
 from typing import Any
@@ -249,6 +250,13 @@ class TapSems(DiscoveryOrderTap):
             cls.stop(
                 f"tap-sems stopped: the settings are not valid: {problems}. See the settings "
                 "table in the tap-sems README."
+            )
+        except BrokenPipeError:
+            # Python would fail again flushing stdout at exit, after the line below.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            cls.stop(
+                "tap-sems stopped: the program reading its output (the target) stopped "
+                "reading, so nothing more could be sent. Its log says why."
             )
         except Exception as error:  # a bug: say so plainly, the traceback is for debug
             cls.stop(
