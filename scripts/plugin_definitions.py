@@ -87,6 +87,16 @@ PLUGINS = [
         "loaders",
         label="Parquet (SEMS)",
         settings_group_validation=[["destination_path"]],
+        commands={
+            "maintain": {
+                "executable": "target-parquet-sems-maintain",
+                "args": "--config ENV",
+                "description": (
+                    "Compact, vacuum and checkpoint the Delta tables at the destination "
+                    "(table_format delta)"
+                ),
+            },
+        },
     ),
     Plugin(
         "sems-battery",

@@ -29,6 +29,8 @@ from target_parquet_sems.storage import Destination
 
 DATA_FILE = "data.parquet"
 SCHEMA_FILE = "_common_metadata"
+DELTA_LOG = "_delta_log"
+"""The folder that makes a stream's folder a Delta table (table_format delta, delta.py)."""
 
 
 class LayoutConflictError(ValueError):
@@ -79,6 +81,12 @@ class StreamDataset:
         """
         single = self.destination.path(f"{folder_name}.parquet")
         folder = self.destination.path(folder_name)
+        if self.destination.is_folder(f"{folder}/{DELTA_LOG}"):
+            msg = (
+                f"Stream '{folder_name}': {folder}/ is a Delta Lake table (table_format: delta "
+                "wrote it); set table_format: delta to write it, or choose another destination."
+            )
+            raise LayoutConflictError(msg)
         if self.partitions and self.destination.exists(single):
             msg = (
                 f"Stream '{folder_name}' is now partitioned (partition_by), but {single} holds "

@@ -6,7 +6,10 @@ then kills the process. Points:
 
 - `before-rename`: a file's temporary copy is complete on disk, not yet renamed over the old
   file (local destinations);
-- `before-state`: a batch is written, the STATE that follows it not yet passed on.
+- `before-state`: a batch is written, the STATE that follows it not yet passed on;
+- `delta-before-commit`: (table_format delta) delta-rs has been handed the batch's rows and
+  writes them once the stream of rows ends; the commit that would make them visible is not
+  made.
 
 Not for real runs: unset, each point costs one comparison.
 """

@@ -8,7 +8,6 @@ from singer_sdk.sinks import BatchSink
 
 from target_parquet_sems._sdk import open_batch_file
 from target_parquet_sems.batch import PendingBatch, RowChecks, parse_batch, read_batch_file
-from target_parquet_sems.dataset import StreamDataset
 from target_parquet_sems.schema import plan_stream
 
 if t.TYPE_CHECKING:
@@ -34,7 +33,7 @@ class ParquetSink(BatchSink):
         self.checks = RowChecks.for_stream(
             stream_name, self.plan, self.key_properties, validate=self.validate_schema
         )
-        self.dataset = StreamDataset(
+        self.dataset = target.dataset_class(
             target.destination,
             stream_name,
             self.plan,

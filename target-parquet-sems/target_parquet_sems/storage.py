@@ -46,14 +46,17 @@ class Destination:
         if not destination_path:
             raise DestinationError("destination_path is empty")
         self.is_local = "://" not in destination_path or destination_path.startswith("file://")
+        self.s3_options: dict[str, str] = {}
+        """pyarrow S3FileSystem arguments (endpoint_override, scheme, region, keys), if S3."""
         if self.is_local:
             local = destination_path.removeprefix("file://")
+            self.scheme = "file"
             self.root = str(Path(local).expanduser().resolve())
             self.fs: pa_fs.FileSystem = pa_fs.LocalFileSystem()
             return
-        scheme = destination_path.split("://", 1)[0].lower()
+        scheme = self.scheme = destination_path.split("://", 1)[0].lower()
         if scheme in ("s3", "s3a"):
-            self.fs, self.root = _s3_filesystem(
+            self.s3_options, self.root = _s3_options(
                 destination_path,
                 endpoint_url=s3_endpoint_url
                 or os.environ.get("AWS_ENDPOINT_URL_S3")
@@ -62,6 +65,7 @@ class Destination:
                 access_key_id=s3_access_key_id,
                 secret_access_key=s3_secret_access_key,
             )
+            self.fs = pa_fs.S3FileSystem(**self.s3_options)
         else:
             try:
                 self.fs, self.root = pa_fs.FileSystem.from_uri(destination_path)
@@ -186,22 +190,23 @@ def _fsync_folder(folder: str) -> None:
         os.close(descriptor)
 
 
-def _s3_filesystem(
+def _s3_options(
     uri: str,
     *,
     endpoint_url: str | None,
     region: str | None,
     access_key_id: str | None,
     secret_access_key: str | None,
-) -> tuple[pa_fs.FileSystem, str]:
-    """pyarrow's S3 filesystem, pointed at an S3-compatible endpoint when given.
+) -> tuple[dict[str, str], str]:
+    """pyarrow S3FileSystem arguments, pointed at an S3-compatible endpoint when given,
+    and the root below the store (`bucket/prefix`).
 
     pyarrow ignores AWS_ENDPOINT_URL, so the endpoint is passed explicitly; an
     `endpoint_override`/`scheme` query on the URI itself is honoured as well.
     """
     parsed = urllib.parse.urlparse(uri)
     query = dict(urllib.parse.parse_qsl(parsed.query))
-    options: dict[str, object] = {}
+    options: dict[str, str] = {}
     if endpoint_url:
         endpoint = urllib.parse.urlparse(endpoint_url)
         if not endpoint.netloc:
@@ -222,5 +227,4 @@ def _s3_filesystem(
     root = f"{parsed.netloc}{parsed.path}".rstrip("/")
     if not parsed.netloc:
         raise DestinationError(f"destination_path {uri!r} names no bucket")
-    filesystem = pa_fs.S3FileSystem(**options)
-    return filesystem, root
+    return options, root

@@ -17,6 +17,7 @@ from singer_sdk.helpers.capabilities import (
 )
 
 from target_parquet_sems._sdk import FencedTarget
+from target_parquet_sems.dataset import StreamDataset
 from target_parquet_sems.partitioning import (
     GRANULARITIES,
     PartitionConfigError,
@@ -41,7 +42,10 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.singerlib.encoding.base import GenericSingerReader
 
+    from target_parquet_sems.delta import DeltaStreamDataset
+
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
+TABLE_FORMATS = ("parquet", "delta")
 _UNSUPPORTED_SETTINGS = {
     "add_record_metadata": "the _sdc metadata columns are not written by this target",
 }
@@ -93,7 +97,18 @@ class TargetParquetSems(FencedTarget):
             description=(
                 "Local folder, or a filesystem URI such as s3://bucket/prefix. Each stream "
                 "becomes <destination>/<stream>.parquet, or <destination>/<stream>/ with "
-                "partition_by."
+                "partition_by or table_format delta."
+            ),
+        ),
+        th.Property(
+            "table_format",
+            th.StringType(allowed_values=list(TABLE_FORMATS)),
+            default="parquet",
+            title="Table format",
+            description=(
+                "parquet: plain Parquet files in Hive folders, one writer per destination. "
+                "delta: each stream a Delta Lake table that any number of targets may write "
+                "at once (station groups in parallel); needs target-parquet-sems[delta]."
             ),
         ),
         th.Property(
@@ -191,6 +206,10 @@ class TargetParquetSems(FencedTarget):
                 s3_secret_access_key=self.config.get("s3_secret_access_key"),
             )
         except DestinationError as exc:
+            errors.append(str(exc))
+        try:
+            self.dataset_class = dataset_class(self.config.get("table_format", "parquet"))
+        except ImportError as exc:
             errors.append(str(exc))
         if errors:
             raise ConfigValidationError("Invalid target-parquet-sems settings", errors=errors)
@@ -295,6 +314,21 @@ class TargetParquetSems(FencedTarget):
         """On SIGTERM/SIGINT, finish writing (and pass on the state) before leaving."""
         self.drain_all(is_endofpipe=True)
         self.writer.wait()
+
+
+def dataset_class(table_format: str) -> type[StreamDataset] | type[DeltaStreamDataset]:
+    """What a sink writes its batches into; deltalake is imported only for Delta tables."""
+    if table_format != "delta":
+        return StreamDataset
+    try:
+        from target_parquet_sems.delta import DeltaStreamDataset
+    except ImportError as exc:
+        msg = (
+            f"table_format 'delta' needs the deltalake package ({exc}): install "
+            "'target-parquet-sems[delta]' (in Meltano: pip_url: target-parquet-sems[delta])"
+        )
+        raise ImportError(msg) from None
+    return DeltaStreamDataset
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import IO
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from deltalake import DeltaTable
 
 from tap_sems.schemas import PLANT_POWER, PLANT_POWER_KEY
 from target_parquet_sems.pausepoints import ENVIRONMENT_VARIABLE
@@ -119,6 +120,50 @@ def wait_for_pause(stderr: IO[bytes], point: str) -> threading.Thread:
             return reader
 
 
+def write_configs(tmp_path: Path, **settings: object) -> dict[str, Path]:
+    """Configs of the run to be killed and of an unbroken one, each its own destination."""
+    configs = {}
+    for name in ("killed", "clean"):
+        configs[name] = tmp_path / f"{name}.json"
+        config = {
+            "destination_path": str(tmp_path / name),
+            "partition_by": {
+                "plant_power": ["station_id", {"field": "day", "granularity": "month"}]
+            },
+            "batch_size_rows": BATCH_ROWS,
+            **settings,
+        }
+        configs[name].write_text(json.dumps(config))
+    return configs
+
+
+class PausedTarget:
+    """A target fed the whole input that froze at `point:nth`; `kill()` ends it there."""
+
+    def __init__(self, config_path: Path, point: str, nth: int, lines: list[bytes]) -> None:
+        self.process = start_target(config_path, pause_at=f"{point}:{nth}")
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        assert process.stderr is not None
+        self.feeder = threading.Thread(target=feed, args=(process.stdin, lines), daemon=True)
+        self.feeder.start()
+        self.stderr_reader = wait_for_pause(process.stderr, point)
+
+    def kill(self) -> list[dict]:
+        """SIGKILL; returns the states it acknowledged, at least one."""
+        process = self.process
+        assert process.stdout is not None and process.stderr is not None
+        process.kill()
+        process.wait(timeout=30)
+        acknowledged = [json.loads(line) for line in process.stdout.read().splitlines()]
+        self.stderr_reader.join(timeout=30)
+        self.feeder.join(timeout=30)
+        process.stdout.close()
+        process.stderr.close()
+        assert acknowledged, "the target acknowledged no state before the kill"
+        return acknowledged
+
+
 def indices(rows: list[dict]) -> list[int]:
     return sorted(int(row["pv_power_w"]) for row in rows)
 
@@ -143,26 +188,9 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
     tmp_path: Path, point: str, nth: int
 ) -> None:
     lines = singer_input()
-    partition_by = {"plant_power": ["station_id", {"field": "day", "granularity": "month"}]}
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
-    configs = {}
-    for name, folder in (("killed", killed_dir), ("clean", clean_dir)):
-        configs[name] = tmp_path / f"{name}.json"
-        configs[name].write_text(
-            json.dumps(
-                {
-                    "destination_path": str(folder),
-                    "partition_by": partition_by,
-                    "batch_size_rows": BATCH_ROWS,
-                }
-            )
-        )
-
-    process = start_target(configs["killed"], pause_at=f"{point}:{nth}")
-    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-    feeder = threading.Thread(target=feed, args=(process.stdin, lines), daemon=True)
-    feeder.start()
-    stderr_reader = wait_for_pause(process.stderr, point)
+    configs = write_configs(tmp_path)
+    target = PausedTarget(configs["killed"], point, nth, lines)
 
     # Frozen mid-write: prove it before the kill.
     data_files = sorted((killed_dir / "plant_power").rglob("data.parquet"))
@@ -175,14 +203,7 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
         assert final.exists() and pq.ParquetFile(final).read().num_rows < new_rows
     else:
         assert temp_files == []
-    process.kill()
-    process.wait(timeout=30)
-    acknowledged = [json.loads(line) for line in process.stdout.read().splitlines()]
-    stderr_reader.join(timeout=30)
-    feeder.join(timeout=30)
-    process.stdout.close()
-    process.stderr.close()
-    assert acknowledged, "the target acknowledged no state before the kill"
+    acknowledged = target.kill()
 
     # The dataset reads, every visible file is complete, and it holds every record the
     # last acknowledged state covers, once.
@@ -210,3 +231,46 @@ def test_sigkill_mid_write_keeps_acknowledged_rows_and_reruns_converge(
     assert indices(dataset_rows(clean_dir / "plant_power")) == list(range(RECORDS))
     leftovers = [p.name for p in killed_dir.rglob(".*") if p.is_file()]
     assert leftovers == []
+
+
+def delta_rows(folder: Path) -> list[dict]:
+    table = DeltaTable(str(folder)).to_pyarrow_table()
+    return table.sort_by([("station_id", "ascending"), ("timestamp", "ascending")]).to_pylist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("point", "nth"),
+    [
+        # The 4th commit: delta-rs holds batch 4's rows; the commit (one conditional write of
+        # the next log entry, after the data files) is not made.
+        ("delta-before-commit", 4),
+        # The 3rd STATE: batch 2 is committed, the STATE covering its last rows is not out.
+        ("before-state", 3),
+    ],
+)
+def test_sigkill_mid_delta_commit_keeps_acknowledged_rows_and_reruns_converge(
+    tmp_path: Path, point: str, nth: int
+) -> None:
+    lines = singer_input()
+    configs = write_configs(tmp_path, table_format="delta")
+    table_dir = tmp_path / "killed" / "plant_power"
+    target = PausedTarget(configs["killed"], point, nth, lines)
+    committed = DeltaTable(str(table_dir)).version()
+    if point == "delta-before-commit":
+        assert committed == nth - 2  # versions 0 .. nth-2: the nth commit is not made
+    acknowledged = target.kill()
+
+    # The table reads at its last commit, which holds every acknowledged record, once.
+    assert DeltaTable(str(table_dir)).version() == committed
+    on_disk = indices(delta_rows(table_dir))
+    assert len(on_disk) == len(set(on_disk))
+    assert set(range(acknowledged[-1]["last_index"] + 1)) <= set(on_disk)
+    assert on_disk == list(range(len(on_disk)))  # whole batches: committed or not at all
+    assert len(on_disk) % BATCH_ROWS == 0
+
+    # Resent from the start, the table converges to what an unbroken run writes.
+    run_to_end(configs["killed"], lines)
+    run_to_end(configs["clean"], lines)
+    assert delta_rows(table_dir) == delta_rows(tmp_path / "clean" / "plant_power")
+    assert indices(delta_rows(table_dir)) == list(range(RECORDS))
