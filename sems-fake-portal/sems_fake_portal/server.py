@@ -83,7 +83,9 @@ class RequestRecord:
     query: dict[str, str]
     endpoint: str  # e.g. "semsplus.power_curve"; "unknown" for unrouted paths
     body: JSON  # parsed JSON, with passwords replaced by "***"
-    headers: dict[str, Any]  # token (parsed), x-signature, content-type, user-agent
+    # token (parsed), x-signature, content-type, user-agent. Kept out of the repr, which a
+    # failing assertion prints: the token and signature are secrets to the client.
+    headers: dict[str, Any] = field(repr=False)
     http_status: int
     code: str | int | None  # the result code answered (None for HTTP failures)
     station_id: str | None = None

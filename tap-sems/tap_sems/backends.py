@@ -228,6 +228,7 @@ class ApiBackend(Backend, Generic[ClientT]):
             settings.password,
             base_url=settings.api_url,
             policy=settings.policy,
+            user_agent=settings.user_agent,
             logger=logger,
         )
         if settings.raw_dir is not None:

@@ -26,7 +26,11 @@ from typing import Any, ClassVar
 import msgspec
 import requests
 
+from tap_sems import REPOSITORY, VERSION
 from tap_sems.result_codes import Outcome, outcome_of
+
+# Names the client and its release to the portal's operators, and where to find it.
+USER_AGENT = f"tap-sems/{VERSION}" + (f" (+{REPOSITORY})" if REPOSITORY else "")
 
 
 class SemsError(Exception):
@@ -176,6 +180,7 @@ class SemsClient(abc.ABC):
         *,
         base_url: str | None = None,
         policy: RetryPolicy | None = None,
+        user_agent: str = USER_AGENT,
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -186,9 +191,8 @@ class SemsClient(abc.ABC):
         self.logger = logger or logging.getLogger(f"tap_sems.{self.generation}")
         self._sleep = sleep
         self._http = requests.Session()
-        self._http.headers.update(
-            {"Accept": "application/json", "User-Agent": "tap-sems (+https://meltano.com)"}
-        )
+        # Session headers go with every request, the login included.
+        self._http.headers.update({"Accept": "application/json", "User-Agent": user_agent})
         self._api: str | None = None
         self._last_request_at = 0.0
         # Called with every answer that got past transient trouble, before it is used.

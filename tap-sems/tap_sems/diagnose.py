@@ -17,7 +17,6 @@ import argparse
 import base64
 import dataclasses
 import datetime as dt
-import importlib.metadata
 import itertools
 import json
 import logging
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from tap_sems import parsing, stations
+from tap_sems import VERSION, parsing, stations
 from tap_sems.backends import (
     ApiBackend,
     StationDirectory,
@@ -300,6 +299,7 @@ def describe_settings(settings: Settings) -> dict[str, Any]:
         "timezone": settings.timezone,
         "fallback_utc_offset": settings.fallback_utc_offset,
         "station_ids": list(settings.station_ids) or "(every station the account sees)",
+        "user_agent": settings.user_agent,
     }
 
 
@@ -361,7 +361,7 @@ def render(report: Report) -> str:
     """The report as Markdown (also what the terminal shows)."""
     lines = ["# tap-sems diagnosis", ""]
     lines.append(
-        f"tap-sems {package_version()}, Python {platform.python_version()}, "
+        f"tap-sems {VERSION}, Python {platform.python_version()}, "
         f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
     )
     settings = ", ".join(f"{k} {'(unset)' if v is None else v}" for k, v in report.settings.items())
@@ -462,13 +462,6 @@ def _number(value: Any) -> str:
     return str(value)
 
 
-def package_version() -> str:
-    try:
-        return importlib.metadata.version("tap-sems")
-    except importlib.metadata.PackageNotFoundError:
-        return "(not installed)"
-
-
 def redactor_for(settings: Settings, report: Report, exchanges: Sequence[Exchange]) -> Redactor:
     """A redactor that knows every secret this run handled or received."""
     redactor = Redactor()
@@ -533,7 +526,7 @@ def write_bundle(
         files[f"answers/{'-'.join(parts)}.json"] = text + "\n"
     summary = dataclasses.asdict(report) | {
         "tool": "tap-sems-diagnose",
-        "version": package_version(),
+        "version": VERSION,
         "useful": report.useful,
         "answers": sorted(name for name in files if name.startswith("answers/")),
         "replaced": [f"{kind}: {n} value(s)" for kind, n in redactor.kinds().items()],

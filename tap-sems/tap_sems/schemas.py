@@ -18,6 +18,13 @@ PLANT_POWER_KEY = ("station_id", "timestamp")
 DAILY_ENERGY_KEY = ("station_id", "day")
 STATIONS_KEY = ("station_id",)
 
+# `extra`: keys and values as the portal sent them, known only when they arrive. Declared
+# without `properties`, so that schema flattening (the SDK's `flattening_enabled`) turns it
+# into one JSON text column, as it does every object whose keys are not declared; with an
+# empty `properties` the SDK drops it from the flattened schema and spreads its keys over
+# record fields no SCHEMA message declares, which targets then silently drop.
+FREE_FORM_OBJECT = th.CustomType({"type": ["object"], "additionalProperties": True})
+
 PLANT_POWER = th.PropertiesList(
     th.Property("station_id", th.StringType, required=True, description="SEMS station UUID"),
     th.Property(
@@ -66,7 +73,7 @@ PLANT_POWER = th.PropertiesList(
     ),
     th.Property(
         "extra",
-        th.ObjectType(additional_properties=True),
+        FREE_FORM_OBJECT,
         description="Series the tap does not map, under their portal key and in their portal unit",
     ),
     th.Property(
@@ -108,7 +115,7 @@ STATIONS = th.PropertiesList(
     ),
     th.Property(
         "extra",
-        th.ObjectType(additional_properties=True),
+        FREE_FORM_OBJECT,
         description="Station fields the tap does not map, as the portal sent them",
     ),
 ).to_dict()

@@ -3,7 +3,9 @@
 Each default is defined once, on the dataclass field that holds the setting (`Settings`,
 or `RetryPolicy` for the politeness and retry settings); the JSON schema in tap.py asks
 `default(name)` for it. So `--about`, Meltano and a config read without the SDK (tests,
-scripts) all see the same value.
+scripts) all see the same value. The exception is `user_agent`, whose default names the
+installed release: the schema only describes it, or a Meltano plugin definition would carry
+one release's value into the next.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tap_sems.client import RetryPolicy, SemsError
+from tap_sems.client import USER_AGENT, RetryPolicy, SemsError
 from tap_sems.timeutil import load_zone
 
 INTERVALS = (1, 5, 10, 15, 30, 60)
@@ -90,6 +92,7 @@ class Settings:
     max_day_attempts: int = 3
     retry_days: DaySelection = field(default_factory=DaySelection)  # none
     fail_on_set_aside_days: bool = True
+    user_agent: str = USER_AGENT
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     @property
@@ -151,6 +154,7 @@ class Settings:
             max_day_attempts=attempts,
             retry_days=DaySelection.parse("retry_days", config.get("retry_days")),
             fail_on_set_aside_days=bool(given("fail_on_set_aside_days")),
+            user_agent=checked_user_agent(str(given("user_agent"))),
             policy=RetryPolicy(
                 max_retries=int(given("max_retries")),
                 backoff_seconds=float(given("backoff_seconds")),
@@ -182,6 +186,17 @@ def local_folder(name: str, value: Any) -> Path | None:
             "afterwards, e.g. with `aws s3 sync` or `rclone`."
         )
     return Path(text.removeprefix("file://")).expanduser()
+
+
+def checked_user_agent(value: str) -> str:
+    """One line of printable ASCII: HTTP cannot send anything else in a header."""
+    text = value.strip() or default("user_agent")
+    if not (text.isascii() and text.isprintable()):
+        raise SemsConfigError(
+            f"user_agent {text!r} is not one line of printable ASCII text, which is all an "
+            "HTTP header can carry"
+        )
+    return str(text)
 
 
 def checked_zone(name: str, value: Any) -> str | None:

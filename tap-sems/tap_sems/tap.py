@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cached_property
 from typing import Any
@@ -10,8 +11,9 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import EMIT_ACTIVATE_VERSION_CONFIG
 
-from tap_sems import streams
+from tap_sems import REPOSITORY, SUMMARY, streams
 from tap_sems._sdk import DiscoveryOrderTap
 from tap_sems.backends import BACKENDS, Source
 from tap_sems.client import SemsError
@@ -20,6 +22,14 @@ from tap_sems.settings import INTERVALS, default
 # Exit codes: 1 the run stopped; 3 it finished, but some days were set aside.
 STOPPED = 1
 DAYS_SET_ASIDE = 3
+
+
+# What the SDK does with emit_activate_version_messages, for this tap's streams.
+ACTIVATE_VERSION_DESCRIPTION = (
+    "Open the stations stream (a full table) with an ACTIVATE_VERSION message and give its "
+    "records that version, so a target that implements it can drop stations no longer "
+    "listed; plant_power and daily_energy are incremental and get none"
+)
 
 
 class SemsDaysSetAsideError(SemsError):
@@ -33,7 +43,9 @@ SECONDS_OR_RATE = th.CustomType(
 
 
 class TapSems(DiscoveryOrderTap):
-    """Every day of every station's power curve, incrementally."""
+    # What `--about`, and so the Meltano plugin definition, says the tap is: the package's
+    # description (pyproject.toml), which names the portal, both API generations and streams.
+    __doc__ = SUMMARY
 
     name = "tap-sems"
     # msgspec serialises records several times faster than the default writer.
@@ -170,7 +182,25 @@ class TapSems(DiscoveryOrderTap):
             default=default("request_timeout_seconds"),
             description="Per request",
         ),
+        # No schema default: Meltano would pass a definition's copy of it to later releases.
+        th.Property(
+            "user_agent",
+            th.StringType,
+            description=(
+                "User-Agent header of every request to the portal; default: tap-sems/<its "
+                f"version> (+{REPOSITORY})"
+            ),
+        ),
     ).to_dict()
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
+        """Also declare emit_activate_version_messages: the SDK reads it but declares it for
+        no tap, so neither Meltano nor TAP_SEMS_* variables would know it."""
+        super().append_builtin_config(config_jsonschema)
+        properties = config_jsonschema.setdefault("properties", {})
+        for name, spec in EMIT_ACTIVATE_VERSION_CONFIG["properties"].items():
+            properties.setdefault(name, spec | {"description": ACTIVATE_VERSION_DESCRIPTION})
 
     @cached_property
     def source(self) -> Source:
@@ -220,6 +250,13 @@ class TapSems(DiscoveryOrderTap):
             cls.stop(
                 f"tap-sems stopped: the settings are not valid: {problems}. See the settings "
                 "table in the tap-sems README."
+            )
+        except BrokenPipeError:
+            # Python would fail again flushing stdout at exit, after the line below.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            cls.stop(
+                "tap-sems stopped: the program reading its output (the target) stopped "
+                "reading, so nothing more could be sent. Its log says why."
             )
         except Exception as error:  # a bug: say so plainly, the traceback is for debug
             cls.stop(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -64,10 +65,15 @@ def tap_command(config_path: Path, state_path: Path | None = None) -> list[str]:
 
 @pytest.fixture
 def run_tap(tmp_path: Path) -> Callable[..., TapRun]:
-    """Run tap-sems with a config (and state); parse what it wrote."""
+    """Run tap-sems with a config (and state, and environment variables); parse what it wrote."""
     runs = 0
 
-    def run(config: dict[str, Any], state: dict[str, Any] | None = None) -> TapRun:
+    def run(
+        config: dict[str, Any],
+        state: dict[str, Any] | None = None,
+        *,
+        env: dict[str, str] | None = None,
+    ) -> TapRun:
         nonlocal runs
         runs += 1
         config_path = tmp_path / f"config-{runs}.json"
@@ -82,6 +88,7 @@ def run_tap(tmp_path: Path) -> Callable[..., TapRun]:
             text=True,
             timeout=300,
             check=False,
+            env=os.environ | (env or {}),
         )
         messages = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         return TapRun(done.returncode, done.stdout, done.stderr, messages)

@@ -75,12 +75,16 @@ def assert_no_leak(texts: dict[str, str], secrets: list[str]) -> None:
 
 def test_diagnosis_of_an_account(tap_config, tmp_path: Path) -> None:
     with FakePortal([ACCOUNT]) as portal:
-        done, out = diagnose(tap_config(portal, start_date="2026-01-01"), tmp_path, "--day", DAY)
+        config = tap_config(portal, start_date="2026-01-01", user_agent="house-monitor/2.1")
+        done, out = diagnose(config, tmp_path, "--day", DAY)
         secrets = portal.secrets()
         url, gateway = portal.url, portal.semsplus_api("eu")
+        user_agents = {r.headers.get("user-agent") for r in portal.requests}
     assert done.returncode == 0, done.stderr
+    assert user_agents == {"house-monitor/2.1"}  # the tap's settings, the login included
     summary = json.loads((out / "summary.json").read_text())
     assert summary["useful"] is True
+    assert summary["settings"]["user_agent"] == "house-monitor/2.1"
     assert summary["login"] == {
         "generation": "SEMS+",
         "backend": "semsplus",

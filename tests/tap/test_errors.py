@@ -139,3 +139,27 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_is_for_debug(
     assert debug.returncode == 1
     assert "Traceback" in debug.stderr
     assert "tap-sems stopped on an unexpected error" in last_line(debug.stderr)
+
+
+def test_a_target_that_stops_reading_is_named_not_called_a_bug(
+    portal, tap_config, tmp_path: Path
+) -> None:
+    import json
+
+    config = tmp_path / "config.json"
+    # Two weeks at 5 minutes: far more than a pipe holds, so the tap is still writing.
+    two_weeks = tap_config(portal, start_date="2026-06-01", end_date="2026-06-14")
+    config.write_text(json.dumps(two_weeks))
+    command = [sys.executable, "-m", "tap_sems.tap", "--config", str(config)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as tap:
+        assert tap.stdout is not None and tap.stderr is not None
+        tap.stdout.read(1000)  # the target reads a little, then dies
+        tap.stdout.close()
+        stderr = tap.stderr.read()
+    assert tap.returncode == 1
+    line = last_line(stderr)
+    assert "tap-sems stopped: the program reading its output (the target) stopped" in line
+    assert "bug" not in line
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr

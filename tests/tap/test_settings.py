@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import EMIT_ACTIVATE_VERSION_CONFIG
 
 from tap_sems.client import RetryPolicy
 from tap_sems.settings import SemsConfigError, Settings, default
@@ -53,6 +54,8 @@ def test_dates_are_iso_days_only(name: str, written: str) -> None:
         ({"fallback_utc_offset": "Europe/Berlin"}, "belongs in `timezone`"),
         ({"password": ""}, "needs the `account` and `password` settings"),
         ({"raw_dir": "s3://bucket/raw"}, "is not a local folder"),
+        ({"user_agent": "house\nmonitor"}, "user_agent 'house\\\\nmonitor' is not one line"),
+        ({"user_agent": "Haus-Überwachung"}, "not one line of printable ASCII"),
     ],
 )
 def test_unworkable_settings_are_named(config: dict[str, Any], message: str) -> None:
@@ -91,6 +94,7 @@ def test_each_default_is_the_fields_and_the_schemas() -> None:
     """The schema's defaults are read from the dataclass fields, and nothing else sets one."""
     schema = TapSems.config_jsonschema["properties"]
     with_default = {name for name, spec in schema.items() if "default" in spec}
+    with_default -= set(EMIT_ACTIVATE_VERSION_CONFIG["properties"])  # the SDK reads it
     assert {name: schema[name]["default"] for name in with_default} == {
         name: default(name) for name in with_default
     }
@@ -119,4 +123,5 @@ def test_every_declared_setting_is_read() -> None:
     declared = set(TapSems.config_jsonschema["properties"])
     builtins = set(BareTap(config={}, validate_config=False).config_jsonschema["properties"])
     assert builtins  # stream maps, flattening, batches: the SDK reads those itself
+    builtins |= set(EMIT_ACTIVATE_VERSION_CONFIG["properties"])  # read by the SDK too
     assert declared - builtins - fields == set()

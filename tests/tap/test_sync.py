@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -167,6 +168,23 @@ def test_legacy_api_maps_to_the_same_records_as_semsplus(portal, run_tap, tap_co
     ]
     energy = legacy_run.records("daily_energy")
     assert {r["method"] for r in energy} == {"integrated_power_curve"}
+
+
+def test_every_request_names_the_tap_and_its_version(portal, run_tap, tap_config) -> None:
+    """The login included, for both API generations; the user_agent setting replaces it."""
+    version = metadata.version("tap-sems")
+    day = {"start_date": "2026-06-01", "end_date": "2026-06-01", "interval_minutes": 60}
+    default = f"tap-sems/{version} (+https://github.com/sems-exporter/sems-exporter)"
+    for backend, data, settings, expected in [
+        ("semsplus", "power_curve", {}, default),
+        ("legacy", "power_chart", {"user_agent": "house-monitor/2.1"}, "house-monitor/2.1"),
+    ]:
+        portal.clear_requests()
+        run = run_tap(tap_config(portal, backend, timezone="Europe/Berlin", **settings, **day))
+        assert run.returncode == 0, run.stderr
+        endpoints = {r.endpoint for r in portal.requests}
+        assert {f"{backend}.{name}" for name in ("login", "station_list", data)} <= endpoints
+        assert {r.headers.get("user-agent") for r in portal.requests} == {expected}
 
 
 def test_archive_of_legacy_day_files(portal, run_tap, tap_config, tmp_path: Path) -> None:
@@ -534,11 +552,13 @@ def test_catalog_deselection_removes_properties(portal, tap_config, tmp_path: Pa
     done = subprocess.run(
         [*tap, "--catalog", str(catalog_path)], capture_output=True, text=True, check=True
     )
-    records = [json.loads(line) for line in done.stdout.splitlines()]
-    records = [m["record"] for m in records if m["type"] == "RECORD"]
+    messages = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {m["stream"] for m in messages if "stream" in m} == {"plant_power"}
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
     assert len(records) == 24
     assert all("source" not in r and "extra" not in r for r in records)
     assert all(r["pv_power_w"] is not None for r in records)
+    assert not portal.requests_for("semsplus.statistics")  # daily_energy is not read at all
 
 
 def test_a_start_before_the_plant_existed_moves_to_its_first_day(run_tap, tap_config) -> None:
