@@ -21,13 +21,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 import venv
 from pathlib import Path
-
-if sys.version_info < (3, 11):
-    raise SystemExit(f"sems-exporter needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-
-import tomllib
 
 ROOT = Path(__file__).resolve().parent
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)

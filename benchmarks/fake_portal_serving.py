@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import requests
 
@@ -23,8 +23,6 @@ from sems_fake_portal import (
     semsplus_signature,
 )
 from sems_fake_portal.client import SEMSPLUS_BOOTSTRAP_TOKEN
-
-UTC = timezone.utc  # datetime.UTC is Python 3.11+
 
 YEAR = 2025
 WINDOW_DAYS = 7

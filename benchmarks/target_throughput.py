@@ -54,14 +54,14 @@ def generate(path: Path, records: int, seed: int = 42) -> None:
     """
     rng = random.Random(seed)
     stations = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(STATIONS)]
-    start = datetime.datetime(2022, 1, 1, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2022, 1, 1, tzinfo=datetime.UTC)
     schema = {
         "type": "SCHEMA",
         "stream": "plant_power",
         "schema": PLANT_POWER,
         "key_properties": list(PLANT_POWER_KEY),
     }
-    extracted = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    extracted = datetime.datetime.now(datetime.UTC).isoformat()
     with path.open("w") as out:
         out.write(json.dumps(schema, separators=COMPACT) + "\n")
         for i in range(records):

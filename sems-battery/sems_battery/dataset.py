@@ -222,7 +222,7 @@ def _date_filter(
         if end is not None:
             both(ds.field("day") <= day(end))
     else:
-        utc = dt.timezone.utc
+        utc = dt.UTC
         if start is not None:
             moment = dt.datetime.combine(start, dt.time(), utc)
             both(ds.field("timestamp") >= pa.scalar(moment, pa.timestamp("us", tz="UTC")))

@@ -149,7 +149,7 @@ class History:
             raise ParameterError(f"unknown time zone {name!r} (use an IANA name)") from None
         quarter = self.time_us // (15 * US_PER_MINUTE)
         unique, inverse = np.unique(quarter, return_inverse=True)
-        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         offsets_us = np.fromiter(
             (utc_offset_us(epoch + dt.timedelta(minutes=15 * int(q)), zone) for q in unique),
             dtype=np.int64,
@@ -215,7 +215,7 @@ def utc_offset_us(moment: dt.datetime, zone: dt.tzinfo) -> int:
 
 
 def _utc(time_us: int) -> dt.datetime:
-    return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=time_us)
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=time_us)
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 import textwrap
+import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -31,11 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from sems_battery.errors import ParameterError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 IDEAL = "ideal"
 DEFAULT_SYSTEM = "SG1"

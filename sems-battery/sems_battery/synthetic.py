@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from sems_battery.battery import Battery
 from sems_battery.history import US_PER_MINUTE, FloatArray, History, build_history, utc_offset_us
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _local_offsets_us(time_us: np.ndarray, timezone: str) -> np.ndarray:

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import math
 import re
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,11 +24,6 @@ import numpy as np
 
 from sems_battery.errors import ParameterError
 from sems_battery.history import US_PER_HOUR, FloatArray, History, IntArray
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 SLOTS_PER_HOUR = 4  # schedules resolve to the quarter hour
 SLOTS_PER_DAY = 24 * SLOTS_PER_HOUR
@@ -279,7 +274,7 @@ def _refuse_implausible(tariff: Tariff) -> None:
 
 
 def _format_us(time_us: int) -> str:
-    moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=time_us)
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=time_us)
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -415,7 +410,7 @@ def _parse_time(text: str, zone: dt.tzinfo | None, where: str) -> tuple[int, int
                 "2025-01-01T00:00:00+01:00, or set `timezone` for the price file"
             )
         moment = moment.replace(tzinfo=zone)
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     utc = (moment - epoch) // dt.timedelta(microseconds=1)
     offset = moment.utcoffset() or dt.timedelta(0)
     return utc, utc + offset // dt.timedelta(microseconds=1)

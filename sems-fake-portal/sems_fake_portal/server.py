@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,8 +41,6 @@ from sems_fake_portal.calls import (
 from sems_fake_portal.faults import Faults, MalformedDay
 from sems_fake_portal.model import Account, Station, demo_account
 from sems_fake_portal.simulation import DayEnergy, SampledCurve, Simulator, day_energy, sample
-
-UTC = timezone.utc  # datetime.UTC is Python 3.11+
 
 _RECORDED_HEADERS = ("token", "x-signature", "content-type", "user-agent")
 _SECRET_KEYS = {"pwd", "password"}

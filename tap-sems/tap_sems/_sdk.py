@@ -84,5 +84,5 @@ class UnwalkedRecordStream(Stream):
                     stream=stream_map.stream_alias,
                     record=mapped,
                     version=self._stream_version,  # private; the ACTIVATE_VERSION in force
-                    time_extracted=dt.datetime.now(dt.timezone.utc),
+                    time_extracted=dt.datetime.now(dt.UTC),
                 )

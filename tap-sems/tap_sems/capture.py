@@ -116,7 +116,7 @@ def envelope(exchange: Exchange) -> bytes:
     topic = exchange.topic
     head = {
         "format": FORMAT,
-        "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+        "captured_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         # The request's time, which the API run took as the moment the days were read.
         "sent_at": exchange.answer.sent_at.isoformat(timespec="microseconds"),
         "generation": exchange.generation,
@@ -181,7 +181,7 @@ class CaptureFile:
             sent = None
         if isinstance(sent, str):
             return dt.datetime.fromisoformat(sent)
-        return dt.datetime.fromtimestamp(self.path.stat().st_mtime, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(self.path.stat().st_mtime, dt.UTC)
 
 
 @lru_cache(maxsize=4096)
@@ -195,7 +195,7 @@ def captured_at(path: Path, version: int) -> str:
     found = _CAPTURED_AT.search(head)
     if found:
         return found.group(1).decode()
-    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     return stamp.isoformat(timespec="microseconds")
 
 

@@ -105,7 +105,7 @@ class Answer:
     payload: Mapping[str, Any]
     raw: bytes = b""  # the body as the portal sent it
     # When the request that got this answer was sent: how far a day not yet over was read.
-    sent_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    sent_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def code(self) -> str:
@@ -198,7 +198,7 @@ class SemsClient(abc.ABC):
         # Called with every answer that got past transient trouble, before it is used.
         self.observers: list[Observer] = []
         # When the request behind the latest successful data answer was sent.
-        self.last_sent_at = dt.datetime.now(dt.timezone.utc)
+        self.last_sent_at = dt.datetime.now(dt.UTC)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account!r}, base_url={self.base_url!r})"
@@ -309,7 +309,7 @@ class SemsClient(abc.ABC):
             request_headers = dict(headers or {})
             if auth:
                 request_headers.update(self.auth_headers())
-            sent_at = dt.datetime.now(dt.timezone.utc)
+            sent_at = dt.datetime.now(dt.UTC)
             try:
                 response = self._http.request(
                     method,
@@ -668,6 +668,6 @@ def retry_after_seconds(header: str | None, now: float) -> float | None:
         except (TypeError, ValueError):
             return None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
+            moment = moment.replace(tzinfo=dt.UTC)
         seconds = moment.timestamp() - now
     return max(seconds, 0.0) if math.isfinite(seconds) else None

@@ -172,7 +172,7 @@ class Diagnosis:
             entry["problem"] = str(error)
             if self.settings.timezone:
                 zone = load_zone(self.settings.timezone)
-        day = self.day or (dt.datetime.now(zone or dt.timezone.utc).date() - dt.timedelta(days=1))
+        day = self.day or (dt.datetime.now(zone or dt.UTC).date() - dt.timedelta(days=1))
         report = DayReport(station_id, day.isoformat(), str(zone) if zone else "UTC (stand-in)")
         if zone is None:
             report.problems.append(
@@ -181,7 +181,7 @@ class Diagnosis:
             )
         self.report.days.append(report)
         asked = len(self.exchanges)
-        self._curve(backend, station_id, day, zone or dt.timezone.utc, report)
+        self._curve(backend, station_id, day, zone or dt.UTC, report)
         if backend.name == "semsplus":
             self._statistics(backend, station_id, day, report)
         else:
@@ -362,7 +362,7 @@ def render(report: Report) -> str:
     lines = ["# tap-sems diagnosis", ""]
     lines.append(
         f"tap-sems {VERSION}, Python {platform.python_version()}, "
-        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     )
     settings = ", ".join(f"{k} {'(unset)' if v is None else v}" for k, v in report.settings.items())
     lines += ["", f"Settings: {settings}", ""]

@@ -232,7 +232,7 @@ def parse_day(name: str, value: Any) -> dt.date:
 
 def latest_today(now: dt.datetime | None = None) -> dt.date:
     """Today's date where it is latest: no plant anywhere has a later day yet."""
-    return ((now or dt.datetime.now(dt.timezone.utc)) + EARLIEST_OFFSET).date()
+    return ((now or dt.datetime.now(dt.UTC)) + EARLIEST_OFFSET).date()
 
 
 def parse_end_date(value: Any) -> dt.date | None:

@@ -183,7 +183,7 @@ def earliest_day(value: Any) -> dt.date | None:
     candidates: list[tuple[int, int, int]] = []
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value >= EPOCH_MS_AFTER_2001:  # epoch milliseconds; the plant's zone is unknown here
-            moment = dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+            moment = dt.datetime.fromtimestamp(value / 1000, dt.UTC)
             return moment.date() - dt.timedelta(days=1)
         return None
     if not isinstance(value, str):

@@ -226,7 +226,7 @@ class DailyStream(SemsStream, DayBookmarkStream):
     def set_aside(self, station_id: str, pending: PendingDays, window: Window) -> None:
         """Record the window's unreadable days as pending, and say so."""
         settings = self.source.settings
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         by_problem: dict[tuple[str, int], list[dt.date]] = {}
         for day, problem in window.failed.items():
             entry = pending.failed(day, problem, now)

@@ -15,7 +15,6 @@ import decimal
 import functools
 import operator
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,15 +25,6 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from target_parquet_sems.schema import FieldPlan, StreamPlan
-
-if sys.version_info >= (3, 11):
-    _datetime_fromisoformat = datetime.datetime.fromisoformat
-    _date_fromisoformat = datetime.date.fromisoformat
-else:  # 3.10 reads only what isoformat() writes; the backport reads ISO 8601 as 3.11 does
-    from backports.datetime_fromisoformat import date_fromisoformat as _date_fromisoformat
-    from backports.datetime_fromisoformat import (
-        datetime_fromisoformat as _datetime_fromisoformat,
-    )
 
 _json_encoder = msgspec.json.Encoder(decimal_format="number")
 _FRACTION = re.compile(r"\.(\d{1,6})\d*")
@@ -380,17 +370,17 @@ def parse_timestamp(text: str) -> datetime.datetime:
     if cleaned[-1:] in ("Z", "z"):
         cleaned = cleaned[:-1] + "+00:00"
     cleaned = _FRACTION.sub(lambda m: "." + m.group(1).ljust(6, "0"), cleaned, count=1)
-    value = _datetime_fromisoformat(cleaned)
+    value = datetime.datetime.fromisoformat(cleaned)
     if value.tzinfo is None:
-        return value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc)
+        return value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC)
 
 
 def _to_timestamp(value: Any) -> datetime.datetime:
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
-            return value.replace(tzinfo=datetime.timezone.utc)
-        return value.astimezone(datetime.timezone.utc)
+            return value.replace(tzinfo=datetime.UTC)
+        return value.astimezone(datetime.UTC)
     if isinstance(value, str):
         try:
             return parse_timestamp(value)
@@ -407,12 +397,12 @@ def _to_date(value: Any) -> datetime.date:
     if isinstance(value, str):
         text = value.strip()
         try:
-            return _date_fromisoformat(text)
+            return datetime.date.fromisoformat(text)
         except ValueError:
             pass
         # Some taps write dates as midnight date-times ("2000-01-01T00:00:00+00:00").
         try:
-            moment = _datetime_fromisoformat(text.replace("Z", "+00:00"))
+            moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"not an ISO 8601 date: {value!r:.80}") from None
         if moment.time() != datetime.time(0):

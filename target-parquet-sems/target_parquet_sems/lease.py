@@ -83,7 +83,7 @@ class Holder:
 
 
 def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def take_lease(destination: Destination, holder: Holder) -> Lease:

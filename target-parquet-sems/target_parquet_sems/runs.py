@@ -42,7 +42,7 @@ class RunManifest:
     ) -> None:
         self.destination = destination
         self.run_id = run_id
-        self.started_at = datetime.datetime.now(datetime.timezone.utc)
+        self.started_at = datetime.datetime.now(datetime.UTC)
         self.path = destination.path(
             RUNS_FOLDER, f"{self.started_at:%Y%m%dT%H%M%S.%f}Z-{run_id}.json"
         )
@@ -74,7 +74,7 @@ class RunManifest:
         self._write(status, error)
 
     def _write(self, status: str, error: str | None = None) -> None:
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         ended = status != "running"
         document: dict[str, Any] = {
             "run_id": self.run_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,11 +11,6 @@ import pytest
 from sems_battery import ParameterError, load_tariff, sweep
 from sems_battery.history import History
 from sems_battery.tariff import parse_tariff
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 PACKAGE = Path(__file__).resolve().parents[2] / "sems-battery"
 EXAMPLES = sorted((PACKAGE / "examples").glob("*.toml"))

@@ -48,7 +48,7 @@ def test_gaps_over_the_limit_are_left_out_and_reported() -> None:
     assert len(history.coverage.gaps) == 1
     gap = history.coverage.gaps[0]
     assert gap.hours == pytest.approx(115 / 60)
-    assert gap.start == dt.datetime(1970, 1, 1, 0, 15, tzinfo=dt.timezone.utc)
+    assert gap.start == dt.datetime(1970, 1, 1, 0, 15, tzinfo=dt.UTC)
     assert history.coverage.lost_hours == pytest.approx(115 / 60)
     assert history.coverage.covered_hours == pytest.approx(25 / 60)
     assert history.load_kwh == pytest.approx(0.5 * 25 / 60)  # not filled
@@ -185,9 +185,9 @@ def test_real_legacy_day_load_line_that_breaks_the_balance_is_flagged() -> None:
 
 
 def test_time_zone_gives_the_plant_wall_clock_across_daylight_saving() -> None:
-    january = dt.datetime(2024, 1, 15, 12, tzinfo=dt.timezone.utc)
-    july = dt.datetime(2024, 7, 15, 12, tzinfo=dt.timezone.utc)
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    january = dt.datetime(2024, 1, 15, 12, tzinfo=dt.UTC)
+    july = dt.datetime(2024, 7, 15, 12, tzinfo=dt.UTC)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     time_us = np.array(
         [(moment - epoch) // dt.timedelta(microseconds=1) for moment in (january, july)]
     )

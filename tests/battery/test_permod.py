@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
+import tomllib
 
 import numpy as np
 import pytest
@@ -21,11 +21,6 @@ from bslib import bslib
 from sems_battery import Battery, ParameterError, build_history, simulate, sweep
 from sems_battery.history import History
 from sems_battery.losses import builtin_systems, load_system, parse_system
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 STEP_S = 300
 

@@ -12,7 +12,7 @@ import pytest
 from sems_battery import Battery, ParameterError, build_history, load_tariff, simulate
 from sems_battery.history import History
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def at(*moments: dt.datetime) -> History:
@@ -25,7 +25,7 @@ def at(*moments: dt.datetime) -> History:
 
 
 def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.timezone.utc)
+    return dt.datetime(*args, tzinfo=dt.UTC)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

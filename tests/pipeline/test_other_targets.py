@@ -40,7 +40,7 @@ def test_tap_into_target_csv(meltano, portal, served_pv_watts, tmp_path: Path) -
         served_pv_watts(portal, "2026-06-01 12:00:00")
     )
     assert dt.datetime.fromisoformat(noon["timestamp"]) == dt.datetime(
-        2026, 6, 1, 10, tzinfo=dt.timezone.utc
+        2026, 6, 1, 10, tzinfo=dt.UTC
     )
     energy = read_csv(folder / "daily_energy.csv")
     assert [r["day"] for r in energy] == ["2026-06-01", "2026-06-02"]

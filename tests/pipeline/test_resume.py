@@ -41,7 +41,7 @@ def curve_days(portal: FakePortal) -> list[dt.date]:
 def points(day: dt.date) -> int:
     """5-minute points in a Berlin day: 288, or 276 and 300 when the clocks change."""
     midnights = [dt.datetime.combine(d, dt.time(), BERLIN) for d in (day, day + dt.timedelta(1))]
-    start, end = (moment.astimezone(dt.timezone.utc) for moment in midnights)
+    start, end = (moment.astimezone(dt.UTC) for moment in midnights)
     return int((end - start).total_seconds()) // 300
 
 

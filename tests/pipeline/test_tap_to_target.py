@@ -81,7 +81,7 @@ def test_three_days_from_the_portal_into_a_partitioned_dataset(
     noon = power.filter(pc.equal(power["time_local"], "2026-06-02 12:00:00")).to_pylist()
     assert len(noon) == 1
     assert noon[0]["pv_power_w"] == pytest.approx(served_pv_watts(portal, "2026-06-02 12:00:00"))
-    assert noon[0]["timestamp"] == dt.datetime(2026, 6, 2, 10, tzinfo=dt.timezone.utc)
+    assert noon[0]["timestamp"] == dt.datetime(2026, 6, 2, 10, tzinfo=dt.UTC)
 
     energy = ds.dataset(output / "daily_energy", format="parquet", partitioning="hive").to_table()
     assert sorted(energy["day"].to_pylist()) == [FIRST + dt.timedelta(days=n) for n in range(3)]

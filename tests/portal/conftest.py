@@ -8,7 +8,7 @@ but no battery.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,9 +22,6 @@ from sems_fake_portal import (
     station_uuid,
 )
 from sems_fake_portal.client import LegacySession, SemsPlusSession
-
-UTC = timezone.utc  # datetime.UTC is Python 3.11+
-
 
 # 15 June 2026, 16:07 in Berlin: today is partial, the last upload is 16:00.
 FIXED_NOW = datetime(2026, 6, 15, 14, 7, tzinfo=UTC)

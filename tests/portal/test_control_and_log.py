@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import requests
 
 from sems_fake_portal import DEMO_ACCOUNT, DEMO_PASSWORD, DEMO_STATION_ID, FakePortal
 from sems_fake_portal.client import Control, LegacySession, SemsPlusSession, request
-
-UTC = timezone.utc  # datetime.UTC is Python 3.11+
 
 
 def test_log_records_what_the_client_asked(portal: FakePortal) -> None:

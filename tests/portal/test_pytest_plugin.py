@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 
 from sems_fake_portal import DEMO_STATION_ID, FakePortal, make_fleet
 from sems_fake_portal.model import Account
-
-UTC = timezone.utc  # datetime.UTC is Python 3.11+
 
 
 def test_fake_portal_fixture_runs_the_demo_on_the_real_clock(fake_portal: FakePortal) -> None:

@@ -33,11 +33,11 @@ def clocks(first: dt.date, last: dt.date) -> dict[dt.date, DayClock]:
 
 def wall_times(day: dt.date, step_minutes: int) -> list[str]:
     """Every wall-clock time of `day` in Berlin, in order, as SEMS+ writes them."""
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=BERLIN).astimezone(dt.timezone.utc)
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=BERLIN).astimezone(dt.UTC)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=BERLIN)
     times = []
     instant = start
-    while instant < end.astimezone(dt.timezone.utc):
+    while instant < end.astimezone(dt.UTC):
         times.append(instant.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M:%S"))
         instant += dt.timedelta(minutes=step_minutes)
     return times
@@ -333,7 +333,7 @@ def test_legacy_clock_variants_land_on_the_same_instant(clock: str, local: str) 
     [record] = parsed.days[day]
     assert record["time_local"] == local
     wall = dt.datetime.fromisoformat(local).replace(tzinfo=BERLIN)
-    assert record["timestamp"] == wall.astimezone(dt.timezone.utc).isoformat()
+    assert record["timestamp"] == wall.astimezone(dt.UTC).isoformat()
 
 
 @pytest.mark.parametrize("clock", ["noon", "12", "12:xx", 1205])

@@ -17,7 +17,7 @@ from sems_fake_portal import DEMO_STATION_ID, FakePortal, ZeroStatisticsDay
 from sems_fake_portal.archive import write_legacy_day_files
 
 BERLIN = ZoneInfo("Europe/Berlin")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def statistics_ranges(portal: FakePortal) -> list[tuple[str, str]]:

@@ -66,7 +66,7 @@ def test_unworkable_settings_are_named(config: dict[str, Any], message: str) -> 
 def test_the_latest_start_is_today_where_it_is_latest() -> None:
     from tap_sems.settings import latest_today
 
-    evening = dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.timezone.utc)
+    evening = dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC)
     assert latest_today(evening) == dt.date(2026, 3, 2)  # already 2 March in Kiribati
     assert latest_today(evening.replace(hour=9)) == dt.date(2026, 3, 1)
 

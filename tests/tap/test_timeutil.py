@@ -8,7 +8,7 @@ import pytest
 from tap_sems.timeutil import DayClock, NonexistentLocalTimeError, chunk_days, load_zone
 
 BERLIN = ZoneInfo("Europe/Berlin")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_ordinary_day_uses_one_offset() -> None:

@@ -30,7 +30,7 @@ WRITERS = 6
 POINTS = 400  # per writer and station
 OVERLAP_STEP = POINTS // 2  # the shared station: writer i covers [i * step, i * step + POINTS)
 SHARED = "shared-station"
-START = datetime.datetime(2026, 3, 29, tzinfo=datetime.timezone.utc)  # crosses into April
+START = datetime.datetime(2026, 3, 29, tzinfo=datetime.UTC)  # crosses into April
 STATIONS_SCHEMA = {
     "type": "object",
     "properties": {"station_id": {"type": "string"}, "name": {"type": "string"}},

@@ -34,7 +34,7 @@ PAUSE_SECONDS = 120  # only a bound on a hang: the pause itself is an event, not
 
 
 def singer_input() -> list[bytes]:
-    start = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
     schema = {
         "type": "SCHEMA",
         "stream": "plant_power",

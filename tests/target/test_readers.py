@@ -74,7 +74,7 @@ def expected() -> Rows:
 def normalised(rows: Rows) -> Rows:
     """Timestamps as ISO text in UTC, so each reader's datetime type compares alike."""
     return sorted(
-        (station, str(month), ts.astimezone(datetime.timezone.utc).isoformat(), pv, grid)
+        (station, str(month), ts.astimezone(datetime.UTC).isoformat(), pv, grid)
         for station, month, ts, pv, grid in rows
     )
 
