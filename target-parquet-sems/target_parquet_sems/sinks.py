@@ -41,6 +41,13 @@ class StreamRecordCounter(metrics.Counter):
 class ParquetSink(BatchSink):
     """One stream's buffer and its Parquet dataset."""
 
+    @property
+    def process_activate_version_messages(self) -> bool:
+        """Keyed streams are merged and unkeyed ones appended: no version of a table is
+        ever replaced, so ACTIVATE_VERSION has nothing to do here (the SDK then says it
+        ignores the message, instead of promising `_sdc_deleted_at` columns)."""
+        return False
+
     def __init__(
         self,
         target: TargetParquetSems,

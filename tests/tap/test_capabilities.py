@@ -64,6 +64,7 @@ def load(tap_output: str, tmp_path: Path) -> Path:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "_sdc_deleted_at" not in done.stderr  # no columns promised that are never written
     return output
 
 
