@@ -51,11 +51,26 @@ def recommendation(result: SweepResult) -> str:
             f"{best.payback_years:.1f} years."
         )
     if best.annual_savings > 0:
-        return (
+        opening = (
             "Recommendation: no battery pays off here, because even the best size "
             f"({best.capacity_kwh:g} kWh) saves only {money(best.annual_savings, currency)} a "
-            f"year, which does not repay its {money(best.investment, currency)}{placeholder} "
-            f"within {economics.lifetime_years} years (net present value "
+            "year"
+        )
+        payback = best.payback_years
+        if payback is not None and payback <= economics.lifetime_years:
+            # The simple payback falls inside the battery's life, yet the money is worth
+            # less: say what the table's payback column leaves out.
+            return (
+                f"{opening}: that repays its {money(best.investment, currency)}{placeholder} "
+                f"in {payback:.1f} years before interest, but over its "
+                f"{economics.lifetime_years}-year life, with {percent(economics.discount_rate)} "
+                f"interest and {percent(economics.capacity_fade_per_year)} capacity fade a year, "
+                f"it is worth {money(-best.net_present_value, currency)} less than it costs "
+                f"(net present value {money(best.net_present_value, currency)})."
+            )
+        return (
+            f"{opening}, which does not repay its {money(best.investment, currency)}"
+            f"{placeholder} within {economics.lifetime_years} years (net present value "
             f"{money(best.net_present_value, currency)})."
         )
     return (

@@ -42,6 +42,15 @@ def test_recommendation_for_a_plant_without_a_battery(year_history: History) -> 
     )
     assert "at placeholder battery prices" in lines[0]
     assert any(line.startswith("Battery costs are placeholders, not a quote") for line in lines)
+    # The sentence never contradicts the payback column: a payback inside the battery's life
+    # is named, with why the money still does not work out.
+    best = max(dear.sizes[1:], key=lambda size: size.net_present_value)
+    lifetime = dear.economics.lifetime_years
+    if best.payback_years is not None and best.payback_years <= lifetime:
+        assert f"in {best.payback_years:.1f} years before interest" in lines[0]
+        assert f"over its {lifetime}-year life" in lines[0]
+    else:
+        assert f"does not repay its {best.investment:,.0f}" in lines[0]
 
 
 def test_recommendation_for_a_plant_with_a_battery(year_table: pa.Table) -> None:
