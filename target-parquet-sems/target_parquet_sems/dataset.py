@@ -53,8 +53,8 @@ class LayoutConflictError(ValueError):
     """The stream is stored both partitioned and not, or would be."""
 
 
-class StreamDataset:
-    """One stream's files, and the merged write of a batch into them."""
+class StreamStore:
+    """What both layouts (these Hive folders, delta.py's tables) know of a stream."""
 
     def __init__(
         self,
@@ -69,27 +69,39 @@ class StreamDataset:
         logger: logging.Logger,
     ) -> None:
         check_specs(partitions, plan, stream_name)
-        folder_name = safe_stream_name(stream_name)
         self.stream_name = stream_name
+        self.name = safe_stream_name(stream_name)
+        """The stream's folder (or table) name at the destination."""
         self.destination = destination
         self.plan = plan
         self.key_columns = key_columns
         self.partitions = partitions
-        partition_columns = {spec.column for spec in partitions}
         self.partition_columns = [spec.column for spec in partitions]
-        self.file_key_columns = [c for c in key_columns if c not in partition_columns]
-        """Within one partition folder the partition columns are constant."""
+        self.file_key_columns = [c for c in key_columns if c not in self.partition_columns]
+        """Within one partition the partition columns are constant."""
         self.compression = compression
         self.row_group_size = row_group_size
         self.logger = logger
-        if partitions:
+        self.locate()
+
+    def locate(self) -> None:
+        """Where the stream is in this layout; stops when it is stored another way."""
+        raise NotImplementedError
+
+
+class StreamDataset(StreamStore):
+    """One stream's files, and the merged write of a batch into them."""
+
+    def locate(self) -> None:
+        folder_name, destination = self.name, self.destination
+        if self.partitions:
             self.folder = destination.path(folder_name)
             self.single_file = None
         else:
             self.folder = destination.root
             self.single_file = destination.path(f"{folder_name}.parquet")
         self.schema_file = destination.path(SCHEMAS_FOLDER, folder_name, SCHEMA_FILE)
-        self.location = folder_name if partitions else f"{folder_name}.parquet"
+        self.location = folder_name if self.partitions else f"{folder_name}.parquet"
         """Where the stream is, relative to the destination's root."""
         self._refuse_other_layout(folder_name)
         self._tidied = False

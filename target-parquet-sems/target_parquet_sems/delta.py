@@ -49,19 +49,15 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.writer import ColumnProperties, WriterProperties
 
-from target_parquet_sems.dataset import DATA_FILE, DELTA_LOG, LayoutConflictError
+from target_parquet_sems.dataset import DATA_FILE, DELTA_LOG, LayoutConflictError, StreamStore
 from target_parquet_sems.merge import conform_table, merge_rows
 from target_parquet_sems.partitioning import (
-    PartitionSpec,
     add_partition_columns,
-    check_specs,
     split_by_partition,
 )
 from target_parquet_sems.pausepoints import pause_point
 from target_parquet_sems.schema import (
     SchemaMergeError,
-    StreamPlan,
-    safe_stream_name,
     unify_schemas,
 )
 from target_parquet_sems.storage import Destination, column_encodings
@@ -184,37 +180,14 @@ def backoff_seconds(attempt: int) -> float:
     return random.uniform(0, window)
 
 
-class DeltaStreamDataset:
+class DeltaStreamDataset(StreamStore):
     """One stream's Delta table, and the write of a batch into it as one commit."""
 
-    def __init__(
-        self,
-        destination: Destination,
-        stream_name: str,
-        plan: StreamPlan,
-        *,
-        key_columns: list[str],
-        partitions: list[PartitionSpec],
-        compression: str,
-        row_group_size: int | None,
-        logger: logging.Logger,
-    ) -> None:
-        check_specs(partitions, plan, stream_name)
-        self.name = safe_stream_name(stream_name)
-        self.destination = destination
-        self.uri = table_uri(destination, self.name)
+    def locate(self) -> None:
+        self.uri = table_uri(self.destination, self.name)
         self.location = self.name
         """Where the stream is, relative to the destination's root."""
-        self.storage_options = storage_options(destination)
-        self.plan = plan
-        self.key_columns = key_columns
-        self.partitions = partitions
-        self.partition_columns = [spec.column for spec in partitions]
-        self.file_key_columns = [c for c in key_columns if c not in self.partition_columns]
-        """Within one partition the partition columns are constant."""
-        self.compression = compression
-        self.row_group_size = row_group_size
-        self.logger = logger
+        self.storage_options = storage_options(self.destination)
         self._table: DeltaTable | None = None
         self._refuse_parquet_layout()
 
