@@ -438,6 +438,19 @@ def _loss_model(battery: Battery, import_price: float, currency: str) -> str:
         f"({losses.round_trip_at(0.5):.0%}); below the fixed part it does not run at all.",
         standby,
     ]
+    idle_draw = (
+        losses.standby_charged_ac_w,
+        losses.standby_charged_dc_w,
+        losses.standby_discharged_ac_w,
+        losses.standby_discharged_dc_w,
+        losses.peripheral_ac_w,
+    )
+    if not any(idle_draw):
+        text.append(
+            f"{losses.id} itself draws no standby power, so these figures leave it out: the "
+            "measured systems (--system S2 to S5) draw a few watts to about 15 W, and a "
+            "product's test report or datasheet gives its own (--system FILE)."
+        )
     items = "".join(f"<li>{html.escape(line)}</li>" for line in losses.parameters_text())
     credit = (
         f"<p class=small>Parameters: {html.escape(losses.source)}."

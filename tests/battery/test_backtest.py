@@ -142,6 +142,7 @@ def test_report_for_a_plant_with_a_battery(
     assert page.index(printed[0]) < page.index("<h2>The data</h2>")  # the page opens with it
     assert "<h2>Back-test on the plant's own battery</h2>" in page
     assert "20 W x 8,760 hours = 175 kWh a year" in page
+    assert "SG1 itself draws no standby power, so these figures leave it out" in page
     figures = json.loads((out / "backtest.json").read_text())
     assert figures["calibrated"]["loss_factor"] == pytest.approx(LOSS_FACTOR, rel=0.05)
     assert load_system(str(out / "calibrated-system.toml")).id == "calibrated"

@@ -162,3 +162,13 @@ def test_unknown_system_names_the_choices() -> None:
             },
             "bad.toml",
         )
+
+
+def test_the_report_says_when_a_system_draws_no_standby() -> None:
+    from sems_battery.report import _loss_model
+
+    generic = _loss_model(Battery(5.0, 2.5, 2.5, losses=load_system("SG1")), 0.30, "EUR")
+    measured = _loss_model(Battery(5.0, 2.5, 2.5, losses=load_system("S2")), 0.30, "EUR")
+    assert "SG1 itself draws no standby power" in generic
+    assert "draws no standby power" not in measured
+    assert "175 kWh a year" in generic and "175 kWh a year" in measured
