@@ -20,6 +20,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from tap_sems.schemas import PLANT_POWER, PLANT_POWER_KEY
 from target_parquet_sems.target import TargetParquetSems
 
 SyncFunction = Callable[..., list[dict]]
@@ -50,6 +51,32 @@ class Messages:
         return {"type": "STATE", "value": value}
 
     lines = staticmethod(singer_lines)
+
+    @staticmethod
+    def power_point(station: str, timestamp: str, pv: float, **extra: Any) -> dict:
+        """A plant_power record as tap-sems emits it; keywords become its `extra`."""
+        return {
+            "station_id": station,
+            "timestamp": timestamp,
+            "time_local": timestamp[:19].replace("T", " "),
+            "day": timestamp[:10],
+            "pv_power_w": pv,
+            "load_power_w": 300,
+            "grid_power_w": pv - 300,
+            "grid_import_w": max(0.0, 300 - pv),
+            "grid_export_w": max(0.0, pv - 300),
+            "battery_power_w": None,
+            "battery_soc_pct": None,
+            "source": "semsplus:statisticsAndPreV2",
+            "extra": extra or None,
+        }
+
+    @classmethod
+    def plant_power(cls, points: list[dict], state: dict | None = None) -> list[dict]:
+        """The plant_power SCHEMA, the records, then a STATE if given."""
+        messages = [cls.schema("plant_power", PLANT_POWER, list(PLANT_POWER_KEY))]
+        messages += [cls.record("plant_power", point) for point in points]
+        return [*messages, cls.state(state)] if state is not None else messages
 
 
 @pytest.fixture

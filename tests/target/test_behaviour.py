@@ -15,7 +15,6 @@ import pytest
 from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from tap_sems.schemas import PLANT_POWER, PLANT_POWER_KEY
 from target_parquet_sems.convert import RecordError
 from target_parquet_sems.dataset import LayoutConflictError
 from target_parquet_sems.schema import SchemaMergeError
@@ -32,33 +31,6 @@ SIMPLE = {
 }
 
 
-def power_point(station: str, timestamp: str, pv: float, **extra: Any) -> dict:
-    """A plant_power record as tap-sems emits it."""
-    return {
-        "station_id": station,
-        "timestamp": timestamp,
-        "time_local": timestamp[:19].replace("T", " "),
-        "day": timestamp[:10],
-        "pv_power_w": pv,
-        "load_power_w": 300,
-        "grid_power_w": pv - 300,
-        "grid_import_w": max(0.0, 300 - pv),
-        "grid_export_w": max(0.0, pv - 300),
-        "battery_power_w": None,
-        "battery_soc_pct": None,
-        "source": "semsplus:v2/PowerCharts/GetPlantPowerChart",
-        "extra": extra or None,
-    }
-
-
-def plant_power_messages(msg: Any, points: list[dict], state: dict | None = None) -> list[dict]:
-    messages = [msg.schema("plant_power", PLANT_POWER, list(PLANT_POWER_KEY))]
-    messages += [msg.record("plant_power", p) for p in points]
-    if state is not None:
-        messages.append(msg.state(state))
-    return messages
-
-
 def content(folder: Path) -> dict[str, list[dict]]:
     """Every data file's rows, by path: what "identical content" compares."""
     return {
@@ -71,12 +43,12 @@ def test_plant_power_types_and_partitions(
     tmp_path: Path, sync: Any, msg: Any, read_hive: Reader
 ) -> None:
     points = [
-        power_point(STATION, "2026-09-30T23:55:00+00:00", 0.0),
-        power_point(STATION, "2026-10-01T10:00:00Z", 2500.5, vpv1=301.5),
-        power_point(OTHER_STATION, "2026-10-01T10:00:00.000000+00:00", 1200),
+        msg.power_point(STATION, "2026-09-30T23:55:00+00:00", 0.0),
+        msg.power_point(STATION, "2026-10-01T10:00:00Z", 2500.5, vpv1=301.5),
+        msg.power_point(OTHER_STATION, "2026-10-01T10:00:00.000000+00:00", 1200),
     ]
     config = {"destination_path": str(tmp_path), "partition_by": PARTITIONED}
-    sync(config, plant_power_messages(msg, points))
+    sync(config, msg.plant_power(points))
 
     folders = sorted(str(p.parent.relative_to(tmp_path)) for p in tmp_path.rglob("data.parquet"))
     assert folders == [
@@ -121,19 +93,20 @@ def test_rerun_leaves_identical_content_and_updates_replace(
 ) -> None:
     config = {"destination_path": str(tmp_path), "partition_by": PARTITIONED}
     points = [
-        power_point(STATION, f"2026-09-0{day}T12:00:00+00:00", 100.0 * day) for day in range(1, 6)
+        msg.power_point(STATION, f"2026-09-0{day}T12:00:00+00:00", 100.0 * day)
+        for day in range(1, 6)
     ]
-    sync(config, plant_power_messages(msg, points))
+    sync(config, msg.plant_power(points))
     first = content(tmp_path)
     first_bytes = {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")}
 
-    sync(config, plant_power_messages(msg, points))
+    sync(config, msg.plant_power(points))
     assert content(tmp_path) == first
     # Nothing changed, so no file was even rewritten.
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")} == first_bytes
 
-    corrected = power_point(STATION, "2026-09-03T12:00:00+00:00", 333.3)
-    sync(config, plant_power_messages(msg, [corrected]))
+    corrected = msg.power_point(STATION, "2026-09-03T12:00:00+00:00", 333.3)
+    sync(config, msg.plant_power([corrected]))
     rows = next(iter(content(tmp_path).values()))
     assert len(rows) == 5
     assert [r["pv_power_w"] for r in rows] == [100.0, 200.0, 333.3, 400.0, 500.0]
@@ -141,11 +114,11 @@ def test_rerun_leaves_identical_content_and_updates_replace(
 
 def test_incremental_run_rewrites_only_its_partitions(tmp_path: Path, sync: Any, msg: Any) -> None:
     config = {"destination_path": str(tmp_path), "partition_by": PARTITIONED}
-    points = [power_point(STATION, f"2026-0{m}-15T12:00:00+00:00", 1.0) for m in range(1, 8)]
-    sync(config, plant_power_messages(msg, points))
+    points = [msg.power_point(STATION, f"2026-0{m}-15T12:00:00+00:00", 1.0) for m in range(1, 8)]
+    sync(config, msg.plant_power(points))
     # A rewrite renames a new file over the old one: a new inode, whatever the clock says.
     before = {p: p.stat().st_ino for p in tmp_path.rglob("data.parquet")}
-    sync(config, plant_power_messages(msg, [power_point(STATION, "2026-07-16T12:00:00Z", 2.0)]))
+    sync(config, msg.plant_power([msg.power_point(STATION, "2026-07-16T12:00:00Z", 2.0)]))
     changed = [p for p in tmp_path.rglob("data.parquet") if p.stat().st_ino != before[p]]
     assert [p.parent.name for p in changed] == ["month=2026-07"]
 
@@ -475,13 +448,13 @@ def test_a_dataset_of_an_earlier_version_loses_its_files_beside_the_partitions(
     """Versions before 0.2 kept `_common_metadata` and temporary files in the stream's
     folder, where polars and DuckDB's `**` read them as data files."""
     config = {"destination_path": str(tmp_path), "partition_by": PARTITIONED}
-    sync(config, plant_power_messages(msg, [power_point(STATION, "2026-09-01T12:00:00Z", 1.0)]))
+    sync(config, msg.plant_power([msg.power_point(STATION, "2026-09-01T12:00:00Z", 1.0)]))
     folder, record = tmp_path / "plant_power", tmp_path / "_schemas/plant_power/_common_metadata"
     record.rename(folder / "_common_metadata")
     stale = folder / f"station_id={STATION}" / "month=2026-09" / f".data.parquet.{'0' * 32}.tmp"
     stale.write_bytes(b"PAR1")
 
-    sync(config, plant_power_messages(msg, [power_point(STATION, "2026-09-02T12:00:00Z", 2.0)]))
+    sync(config, msg.plant_power([msg.power_point(STATION, "2026-09-02T12:00:00Z", 2.0)]))
     assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == ["data.parquet"]
     assert pq.read_schema(record) == pq.read_schema(next(folder.rglob("data.parquet")))
     assert read_hive(folder).num_rows == 2

@@ -15,7 +15,6 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable
 
-from tap_sems.schemas import PLANT_POWER, PLANT_POWER_KEY
 from target_parquet_sems import delta
 from target_parquet_sems.dataset import LayoutConflictError
 from target_parquet_sems.schema import SchemaMergeError
@@ -38,24 +37,6 @@ def delta_config(destination: Path | str, **settings: Any) -> dict[str, Any]:
     return {"destination_path": str(destination), "table_format": "delta", **settings}
 
 
-def point(station: str, timestamp: str, pv: float) -> dict:
-    return {
-        "station_id": station,
-        "timestamp": timestamp,
-        "time_local": timestamp[:19].replace("T", " "),
-        "day": timestamp[:10],
-        "pv_power_w": pv,
-        "source": "semsplus",
-        "extra": {"vpv1": 300.5},
-    }
-
-
-def power_messages(msg: Any, points: list[dict], state: dict | None = None) -> list[dict]:
-    messages = [msg.schema("plant_power", PLANT_POWER, list(PLANT_POWER_KEY))]
-    messages += [msg.record("plant_power", p) for p in points]
-    return [*messages, msg.state(state)] if state is not None else messages
-
-
 def rows_of(table_path: Path, *order: str) -> list[dict]:
     table = DeltaTable(str(table_path)).to_pyarrow_table()
     return table.sort_by([(c, "ascending") for c in order]).to_pylist()
@@ -66,24 +47,25 @@ def test_keyed_stream_is_merged_per_partition_and_reruns_commit_nothing(
 ) -> None:
     config = delta_config(tmp_path, partition_by=PARTITIONED)
     first = [
-        point(STATION, "2026-09-30T23:55:00Z", 0.0),
-        point(STATION, "2026-10-01T10:00:00Z", 2500.5),
-        point(OTHER_STATION, "2026-10-01T10:00:00Z", 1200.0),
-        point(STATION, "2026-10-01T10:00:00Z", 2600.0),  # same key later in the batch: wins
+        msg.power_point(STATION, "2026-09-30T23:55:00Z", 0.0, vpv1=300.5),
+        msg.power_point(STATION, "2026-10-01T10:00:00Z", 2500.5, vpv1=300.5),
+        msg.power_point(OTHER_STATION, "2026-10-01T10:00:00Z", 1200.0, vpv1=300.5),
+        # the same key later in the batch: it wins
+        msg.power_point(STATION, "2026-10-01T10:00:00Z", 2600.0, vpv1=300.5),
     ]
-    assert sync(config, power_messages(msg, first, {"run": 1})) == [{"run": 1}]
+    assert sync(config, msg.plant_power(first, {"run": 1})) == [{"run": 1}]
     table = DeltaTable(str(tmp_path / "plant_power"))
     assert table.metadata().partition_columns == ["station_id", "month"]
     assert table.version() == 0
     # The same input again changes nothing, so nothing is committed.
-    assert sync(config, power_messages(msg, first, {"run": 2})) == [{"run": 2}]
+    assert sync(config, msg.plant_power(first, {"run": 2})) == [{"run": 2}]
     assert DeltaTable(str(tmp_path / "plant_power")).version() == 0
     # A correction and a new point: one commit replacing only the October partition.
     update = [
-        point(STATION, "2026-10-01T10:00:00Z", 2700.0),
-        point(STATION, "2026-10-02T09:00:00Z", 5.0),
+        msg.power_point(STATION, "2026-10-01T10:00:00Z", 2700.0),
+        msg.power_point(STATION, "2026-10-02T09:00:00Z", 5.0),
     ]
-    sync(config, power_messages(msg, update))
+    sync(config, msg.plant_power(update))
     table = DeltaTable(str(tmp_path / "plant_power"))
     assert table.version() == 1
     last = table.history(1)[0]
@@ -215,7 +197,7 @@ def test_a_commit_that_lost_a_race_is_redone_on_the_newer_version(
     """Another target commits to the same partition after this one read it: delta-rs refuses
     this one's commit, which is redone with the other's rows included."""
     config = delta_config(tmp_path, partition_by=PARTITIONED)
-    sync(config, power_messages(msg, [point(STATION, "2026-10-01T10:00:00Z", 1.0)]))
+    sync(config, msg.plant_power([msg.power_point(STATION, "2026-10-01T10:00:00Z", 1.0)]))
     read_stored = delta.DeltaStreamDataset._stored_partitions
     raced = []
 
@@ -223,14 +205,14 @@ def test_a_commit_that_lost_a_race_is_redone_on_the_newer_version(
         stored = read_stored(self, *args)
         if not raced:
             raced.append(True)
-            other = [point(STATION, "2026-10-01T11:00:00Z", 2.0)]
-            assert sync(config, power_messages(msg, other, {"other": 1})) == [{"other": 1}]
+            other = [msg.power_point(STATION, "2026-10-01T11:00:00Z", 2.0)]
+            assert sync(config, msg.plant_power(other, {"other": 1})) == [{"other": 1}]
         return stored
 
     monkeypatch.setattr(delta.DeltaStreamDataset, "_stored_partitions", read_then_lose_the_race)
     monkeypatch.setattr(delta, "backoff_seconds", lambda attempt: 0.0)
-    ours = [point(STATION, "2026-10-01T12:00:00Z", 3.0)]
-    assert sync(config, power_messages(msg, ours, {"ours": 1})) == [{"ours": 1}]
+    ours = [msg.power_point(STATION, "2026-10-01T12:00:00Z", 3.0)]
+    assert sync(config, msg.plant_power(ours, {"ours": 1})) == [{"ours": 1}]
     rows = rows_of(tmp_path / "plant_power", "timestamp")
     assert [r["pv_power_w"] for r in rows] == [1.0, 2.0, 3.0]
     assert DeltaTable(str(tmp_path / "plant_power")).version() == 2
@@ -240,7 +222,7 @@ def test_conflicts_past_the_last_attempt_stop_with_a_clear_message(
     tmp_path: Path, sync: Any, msg: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = delta_config(tmp_path, partition_by=PARTITIONED)
-    sync(config, power_messages(msg, [point(STATION, "2026-10-01T10:00:00Z", 1.0)]))
+    sync(config, msg.plant_power([msg.power_point(STATION, "2026-10-01T10:00:00Z", 1.0)]))
     read_stored = delta.DeltaStreamDataset._stored_partitions
     other_writes = iter(range(2, 100))
     racing: list[bool] = []
@@ -249,17 +231,17 @@ def test_conflicts_past_the_last_attempt_stop_with_a_clear_message(
         stored = read_stored(self, *args)
         if not racing:  # the other writer's own reads do not race
             racing.append(True)
-            other = [point(STATION, "2026-10-01T11:00:00Z", float(next(other_writes)))]
-            sync(config, power_messages(msg, other))
+            other = [msg.power_point(STATION, "2026-10-01T11:00:00Z", float(next(other_writes)))]
+            sync(config, msg.plant_power(other))
             racing.pop()
         return stored
 
     monkeypatch.setattr(delta.DeltaStreamDataset, "_stored_partitions", always_lose)
     monkeypatch.setattr(delta, "backoff_seconds", lambda attempt: 0.0)
     monkeypatch.setattr(delta, "COMMIT_ATTEMPTS", 3)
-    ours = [point(STATION, "2026-10-01T12:00:00Z", 3.0)]
+    ours = [msg.power_point(STATION, "2026-10-01T12:00:00Z", 3.0)]
     with pytest.raises(delta.DeltaCommitError, match=r"still conflicted .* after 3 attempts"):
-        sync(config, power_messages(msg, ours, {"ours": 1}))
+        sync(config, msg.plant_power(ours, {"ours": 1}))
     assert [r["pv_power_w"] for r in rows_of(tmp_path / "plant_power", "timestamp")] == [1.0, 4.0]
 
 
@@ -268,19 +250,19 @@ def test_changing_partition_by_of_a_delta_table_is_refused(
 ) -> None:
     sync(
         delta_config(tmp_path, partition_by=PARTITIONED),
-        power_messages(msg, [point(STATION, "2026-10-01T10:00:00Z", 1.0)]),
+        msg.plant_power([msg.power_point(STATION, "2026-10-01T10:00:00Z", 1.0)]),
     )
     with pytest.raises(LayoutConflictError, match=r"partitioned by \['station_id', 'month'\]"):
         sync(
             delta_config(tmp_path),
-            power_messages(msg, [point(STATION, "2026-10-02T10:00:00Z", 1.0)]),
+            msg.plant_power([msg.power_point(STATION, "2026-10-02T10:00:00Z", 1.0)]),
         )
 
 
 def test_switching_table_format_on_a_stored_stream_is_refused(
     tmp_path: Path, sync: Any, msg: Any
 ) -> None:
-    messages = power_messages(msg, [point(STATION, "2026-10-01T10:00:00Z", 1.0)])
+    messages = msg.plant_power([msg.power_point(STATION, "2026-10-01T10:00:00Z", 1.0)])
     parquet_dir, delta_dir = tmp_path / "parquet", tmp_path / "delta"
     sync({"destination_path": str(parquet_dir), "partition_by": PARTITIONED}, messages)
     with pytest.raises(LayoutConflictError, match="holds it as plain Parquet"):
@@ -306,11 +288,11 @@ def test_tables_read_back_through_deltalake_polars_and_duckdb(
 ) -> None:
     polars = pytest.importorskip("polars")
     points = [
-        point(STATION, "2026-09-30T23:55:00Z", 10.0),
-        point(STATION, "2026-10-01T10:00:00Z", 20.0),
-        point(OTHER_STATION, "2026-10-01T10:00:00Z", 30.0),
+        msg.power_point(STATION, "2026-09-30T23:55:00Z", 10.0),
+        msg.power_point(STATION, "2026-10-01T10:00:00Z", 20.0),
+        msg.power_point(OTHER_STATION, "2026-10-01T10:00:00Z", 30.0),
     ]
-    sync(delta_config(tmp_path, partition_by=PARTITIONED), power_messages(msg, points))
+    sync(delta_config(tmp_path, partition_by=PARTITIONED), msg.plant_power(points))
     uri = str(tmp_path / "plant_power")
 
     dataset = DeltaTable(uri).to_pyarrow_dataset()
@@ -339,8 +321,8 @@ def test_maintain_compacts_vacuums_orphans_and_checkpoints(
     events = [msg.schema("events", {"type": "object", "properties": {"n": {"type": "integer"}}})]
     for n in range(3):  # three appends: three small files
         sync(config, [*events, msg.record("events", {"n": n})])
-    sync(config, power_messages(msg, [point(STATION, "2026-10-01T10:00:00Z", 1.0)]))
-    sync(config, power_messages(msg, [point(STATION, "2026-10-01T11:00:00Z", 2.0)]))
+    sync(config, msg.plant_power([msg.power_point(STATION, "2026-10-01T10:00:00Z", 1.0)]))
+    sync(config, msg.plant_power([msg.power_point(STATION, "2026-10-01T11:00:00Z", 2.0)]))
     power_dir = tmp_path / "out" / "plant_power"
     # A data file no commit refers to, as a killed or overtaken commit leaves behind.
     referenced = [Path(uri) for uri in DeltaTable(str(power_dir)).file_uris()]
@@ -402,17 +384,17 @@ def test_a_table_created_by_another_writer_meanwhile_is_merged_into(
     def look_before_the_other_creates(self: Any) -> Any:
         if not looked:
             looked.append(True)
-            other = [point(STATION, "2026-10-01T10:00:00Z", 1.0)]
-            assert sync(config, power_messages(msg, other, {"other": 1})) == [{"other": 1}]
+            other = [msg.power_point(STATION, "2026-10-01T10:00:00Z", 1.0)]
+            assert sync(config, msg.plant_power(other, {"other": 1})) == [{"other": 1}]
             return None  # what this writer saw a moment earlier
         return load(self)
 
     monkeypatch.setattr(delta.DeltaStreamDataset, "_load", look_before_the_other_creates)
     monkeypatch.setattr(delta, "backoff_seconds", lambda attempt: 0.0)
     ours = [
-        point(STATION, "2026-10-01T10:00:00Z", 2.0),
-        point(STATION, "2026-10-01T11:00:00Z", 3.0),
+        msg.power_point(STATION, "2026-10-01T10:00:00Z", 2.0),
+        msg.power_point(STATION, "2026-10-01T11:00:00Z", 3.0),
     ]
-    assert sync(config, power_messages(msg, ours, {"ours": 1})) == [{"ours": 1}]
+    assert sync(config, msg.plant_power(ours, {"ours": 1})) == [{"ours": 1}]
     rows = rows_of(tmp_path / "plant_power", "timestamp")
     assert [r["pv_power_w"] for r in rows] == [2.0, 3.0]  # merged on the key, not doubled
